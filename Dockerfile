@@ -1,0 +1,24 @@
+# syntax=docker/dockerfile:1
+# Build: docker build -t whatsapp-service .
+FROM node:22-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json buf.yaml buf.gen.yaml ./
+COPY proto ./proto
+COPY third_party ./third_party
+COPY gen ./gen
+COPY src ./src
+RUN npm run build && npm prune --omit=dev
+
+FROM node:22-bookworm-slim
+ENV NODE_ENV=production PORT=8000
+WORKDIR /app
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY package.json ./
+COPY migrations ./migrations
+USER node
+EXPOSE 8000
+# SIGTERM reaches node directly (exec form), which drains and exits 0.
+CMD ["node", "dist/src/main.js"]

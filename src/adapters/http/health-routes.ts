@@ -1,0 +1,52 @@
+import type { AnyRequest, AnyResponse } from "./json.js";
+import { sendJson } from "./json.js";
+
+export interface HealthProbes {
+  /** False once SIGTERM started the drain: load balancers stop sending traffic. */
+  serving: () => boolean;
+  /** Throws when the database cannot answer a trivial query. */
+  pingDatabase: () => Promise<void>;
+  databaseKind: "postgres" | "pglite";
+}
+
+const DB_PING_TIMEOUT_MS = 2_000;
+
+/**
+ * Plain JSON health endpoints for load balancers and people (`curl
+ * /health/db`); gRPC callers use grpc.health.v1 instead. Returns false when
+ * the path is not one of ours.
+ */
+export async function serveHealth(req: AnyRequest, res: AnyResponse, probes: HealthProbes): Promise<boolean> {
+  const path = (req.url ?? "").split("?")[0];
+  if (req.method !== "GET" && req.method !== "HEAD") return false;
+  switch (path) {
+    case "/health":
+      sendJson(res, probes.serving() ? 200 : 503, { status: probes.serving() ? "ok" : "draining" });
+      return true;
+    case "/health/db": {
+      const started = performance.now();
+      try {
+        await withTimeout(probes.pingDatabase(), DB_PING_TIMEOUT_MS);
+        sendJson(res, 200, { status: "ok", database: probes.databaseKind, latencyMs: Math.round(performance.now() - started) });
+      } catch {
+        // The reason goes to the logs of whoever watches the database, not to an unauthenticated caller.
+        sendJson(res, 503, { status: "unavailable", database: probes.databaseKind });
+      }
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
+async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,27 @@
+export { PostgresAccountRepository } from "./account-repository.js";
+export {
+  DEFAULT_POOL_SIZE,
+  openDatabase,
+  queryRows,
+  type Database,
+  type DatabaseHandle,
+  type DatabaseKind,
+  type DatabaseLogger,
+  type OpenDatabaseOptions,
+  type Schema,
+  type Transaction,
+} from "./database.js";
+export {
+  CONTROL_SCHEMA,
+  defaultMigrationFolders,
+  ensureTenant,
+  migrate,
+  MIGRATIONS_TABLE,
+  tenantStatement,
+  type EnsureTenantResult,
+  type MigrateOptions,
+  type MigrateResult,
+  type MigrationFolders,
+} from "./migrator.js";
+export { assertTenantId, setTenantSearchPath, tenantSchemaName, withTenant } from "./tenant-scope.js";
+export * as schema from "./schema/index.js";

@@ -1,0 +1,143 @@
+/**
+ * The shared control schema: what must be found before a tenant is known
+ * (tenants, accounts routed by phone number id, the webhook inbox) and the
+ * process-wide queues (jobs, event outbox).
+ *
+ * Tables are declared through `pgSchema("control")`, so the query builder
+ * always qualifies them (`"control"."accounts"`) and they stay reachable
+ * whatever the transaction's search_path is.
+ *
+ * This file imports only drizzle-orm: drizzle-kit loads it on its own to
+ * generate `migrations/control/`.
+ */
+import { sql } from "drizzle-orm";
+import {
+  boolean,
+  customType,
+  index,
+  integer,
+  jsonb,
+  pgSchema,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from "drizzle-orm/pg-core";
+
+export const control = pgSchema("control");
+
+/** `bytea` as a Buffer (postgres.js yields Buffers, PGlite Uint8Arrays). */
+export const bytea = customType<{ data: Buffer; driverData: Buffer | Uint8Array | string }>({
+  dataType() {
+    return "bytea";
+  },
+  toDriver(value) {
+    return value;
+  },
+  fromDriver(value) {
+    if (typeof value === "string") return Buffer.from(value.startsWith("\\x") ? value.slice(2) : value, "hex");
+    return Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+  },
+});
+
+const timestamptz = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
+
+export const tenants = control.table("tenants", {
+  /** The tenant id as the API knows it (validated at the edge). */
+  id: text("id").primaryKey(),
+  /** Name of the tenant's own schema (see tenantSchemaName). */
+  schemaName: text("schema_name").notNull().unique("tenants_schema_name_key"),
+  createdAt: timestamptz("created_at").notNull().defaultNow(),
+});
+
+export const accounts = control.table(
+  "accounts",
+  {
+    id: uuid("id").primaryKey(),
+    tenantId: text("tenant_id")
+      .notNull()
+      .references(() => tenants.id),
+    provider: text("provider").notNull(),
+    displayName: text("display_name").notNull().default(""),
+    phoneNumberId: text("phone_number_id").notNull(),
+    wabaId: text("waba_id").notNull().default(""),
+    displayPhoneNumber: text("display_phone_number").notNull().default(""),
+    businessId: text("business_id").notNull().default(""),
+    rateLimitPerSecond: integer("rate_limit_per_second").notNull(),
+    status: text("status").notNull(),
+    /** Credential name → SecretBox-sealed value. Never plaintext. */
+    credentials: jsonb("credentials").$type<Record<string, string>>().notNull().default({}),
+    metadata: jsonb("metadata").$type<Record<string, string>>().notNull().default({}),
+    createTime: timestamptz("create_time").notNull().defaultNow(),
+    updateTime: timestamptz("update_time").notNull().defaultNow(),
+    deleteTime: timestamptz("delete_time"),
+  },
+  (t) => [
+    // One live account per provider number: inbound webhooks route by it.
+    uniqueIndex("accounts_provider_phone_number_id_key")
+      .on(t.provider, t.phoneNumberId)
+      .where(sql`${t.deleteTime} is null`),
+    index("accounts_tenant_create_time_id_idx").on(t.tenantId, t.createTime, t.id),
+  ],
+);
+
+/** Webhook deliveries, written before the 200 and processed afterwards. */
+export const webhookInbox = control.table(
+  "webhook_inbox",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    receivedAt: timestamptz("received_at").notNull().defaultNow(),
+    /** Which edge received it: `meta`, `twilio`. */
+    provider: text("provider").notNull(),
+    /** The request path, e.g. `/webhook` or `/webhook/<account id>`. */
+    path: text("path").notNull(),
+    /** Account id from the path, or phone number id from the payload, when known. */
+    accountHint: text("account_hint"),
+    headers: jsonb("headers").$type<Record<string, string>>().notNull().default({}),
+    body: bytea("body").notNull(),
+    signatureValid: boolean("signature_valid").notNull(),
+    /** `pending`, `processed`, `failed`, `unroutable`, `malformed`. */
+    status: text("status").notNull().default("pending"),
+    attempts: integer("attempts").notNull().default(0),
+    processedAt: timestamptz("processed_at"),
+    error: text("error"),
+  },
+  (t) => [index("webhook_inbox_status_received_at_idx").on(t.status, t.receivedAt)],
+);
+
+/** Background work (sends, retries, scheduled jobs), claimed with FOR UPDATE SKIP LOCKED. */
+export const jobs = control.table(
+  "jobs",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    tenantId: text("tenant_id").references(() => tenants.id),
+    kind: text("kind").notNull(),
+    payload: jsonb("payload").$type<unknown>().notNull().default({}),
+    /** Higher runs first. */
+    priority: integer("priority").notNull().default(0),
+    runAt: timestamptz("run_at").notNull().defaultNow(),
+    attempts: integer("attempts").notNull().default(0),
+    lockedBy: text("locked_by"),
+    lockedUntil: timestamptz("locked_until"),
+    lastError: text("last_error"),
+    createdAt: timestamptz("created_at").notNull().defaultNow(),
+  },
+  (t) => [index("jobs_claim_idx").on(t.runAt, t.priority)],
+);
+
+/** Events written with the state change they report; a relay publishes them to JetStream. */
+export const outbox = control.table(
+  "outbox",
+  {
+    /** The event id, used as `Nats-Msg-Id`. */
+    id: uuid("id").primaryKey(),
+    tenantId: text("tenant_id").notNull(),
+    subject: text("subject").notNull(),
+    eventType: text("event_type").notNull(),
+    payload: bytea("payload").notNull(),
+    headers: jsonb("headers").$type<Record<string, string>>().notNull().default({}),
+    createdAt: timestamptz("created_at").notNull().defaultNow(),
+    publishedAt: timestamptz("published_at"),
+  },
+  (t) => [index("outbox_unpublished_idx").on(t.createdAt).where(sql`${t.publishedAt} is null`)],
+);

@@ -1,0 +1,15 @@
+import { describe, expect, it } from "vitest";
+import { normalisePhoneNumber } from "./phone.js";
+
+describe("normalisePhoneNumber", () => {
+  it("when a number has spaces and dashes, then it comes back in E.164", () => {
+    expect(normalisePhoneNumber("+1 (415) 555-2671")).toBe("+14155552671");
+  });
+  it("when a number is a WhatsApp id (digits without plus), then it is read as international", () => {
+    expect(normalisePhoneNumber("14155552671")).toBe("+14155552671");
+  });
+  it("when a number cannot exist, then it is refused", () => {
+    expect(normalisePhoneNumber("+1 555")).toBeUndefined();
+    expect(normalisePhoneNumber("hello")).toBeUndefined();
+  });
+});

@@ -1,0 +1,60 @@
+import { pino, type Logger } from "pino";
+
+export type { Logger };
+
+/**
+ * Paths pino blanks out wherever they appear in a logged object. Credentials
+ * are write-only in the API; this is the second line of defence in case one
+ * reaches a log call anyway (a request body, an error's context).
+ */
+export const REDACTED_PATHS = [
+  "authorization",
+  "*.authorization",
+  "headers.authorization",
+  "req.headers.authorization",
+  'headers["x-hub-signature-256"]',
+  "credentials",
+  "*.credentials",
+  "*.*.credentials",
+  "accessToken",
+  "*.accessToken",
+  "access_token",
+  "*.access_token",
+  "appSecret",
+  "*.appSecret",
+  "app_secret",
+  "*.app_secret",
+  "verifyToken",
+  "*.verifyToken",
+  "verify_token",
+  "*.verify_token",
+  "twilioAuthToken",
+  "*.twilioAuthToken",
+  "encryptionKey",
+  "*.encryptionKey",
+  "password",
+  "*.password",
+];
+
+export interface LoggerOptions {
+  level: string;
+  /** Where lines go; defaults to stdout. Tests pass a stream to read the lines back. */
+  destination?: NodeJS.WritableStream;
+  /** Pretty output for people; JSON otherwise. Defaults to "stdout is a terminal". */
+  pretty?: boolean;
+}
+
+export function createLogger(options: LoggerOptions): Logger {
+  const pretty = options.pretty ?? (options.destination === undefined && process.stdout.isTTY === true);
+  const base = {
+    level: options.level,
+    base: { service: "whatsapp-service" },
+    redact: { paths: REDACTED_PATHS, censor: "[redacted]" },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    formatters: { level: (label: string) => ({ level: label }) },
+  };
+  if (pretty) {
+    return pino({ ...base, transport: { target: "pino-pretty", options: { colorize: true, translateTime: "SYS:HH:MM:ss.l" } } });
+  }
+  return options.destination ? pino(base, options.destination) : pino(base);
+}
