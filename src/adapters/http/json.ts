@@ -1,8 +1,10 @@
-import type http from "node:http";
-import type http2 from "node:http2";
+import type { connectNodeAdapter } from "@connectrpc/connect-node";
 
-export type AnyRequest = http.IncomingMessage | http2.Http2ServerRequest;
-export type AnyResponse = http.ServerResponse | http2.Http2ServerResponse;
+/** The handler shape of the Connect Node adapter (its own type is not exported). */
+export type NodeHandler = ReturnType<typeof connectNodeAdapter>;
+/** Request and response of either HTTP version, as the adapter hands them to `fallback`. */
+export type AnyRequest = Parameters<NodeHandler>[0];
+export type AnyResponse = Parameters<NodeHandler>[1];
 
 export function sendJson(res: AnyResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);

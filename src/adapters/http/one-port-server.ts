@@ -2,6 +2,7 @@ import http from "node:http";
 import http2 from "node:http2";
 import net from "node:net";
 import { once } from "node:events";
+import type { NodeHandler } from "./json.js";
 
 /**
  * One TCP port for HTTP/1.1 and cleartext HTTP/2 (h2c with prior knowledge).
@@ -12,10 +13,7 @@ import { once } from "node:events";
  * with "PRI * HTTP/2.0", which no HTTP/1.x request can, and the socket is
  * handed to the matching server. Both servers share one request handler.
  */
-export type RequestHandler = (
-  req: http.IncomingMessage | http2.Http2ServerRequest,
-  res: http.ServerResponse | http2.Http2ServerResponse,
-) => void;
+export type RequestHandler = NodeHandler;
 
 const H2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n");
 
@@ -32,23 +30,38 @@ export interface OnePortServer {
 
 export function createOnePortServer(handler: RequestHandler): OnePortServer {
   let active = 0;
+  let draining = false;
+  // HTTP/1.1 keep-alive sockets and how many requests each is serving; the
+  // http server's own idle tracking only runs for servers that listen
+  // themselves, which ours never does.
+  const h1Sockets = new Map<net.Socket, number>();
+
   const counted: RequestHandler = (req, res) => {
     active++;
+    const h1Socket = "stream" in req ? undefined : req.socket;
+    if (h1Socket) h1Sockets.set(h1Socket, (h1Sockets.get(h1Socket) ?? 0) + 1);
+    if (draining && h1Socket) res.setHeader("connection", "close");
     let done = false;
     const finish = () => {
-      if (!done) {
-        done = true;
-        active--;
+      if (done) return;
+      done = true;
+      active--;
+      if (h1Socket && h1Sockets.has(h1Socket)) {
+        const left = (h1Sockets.get(h1Socket) ?? 1) - 1;
+        h1Sockets.set(h1Socket, left);
+        if (draining && left === 0) h1Socket.end();
       }
     };
-    res.once("close", finish);
-    res.once("finish", finish);
+    // Both response kinds emit these; the union type does not say so.
+    (res as NodeJS.EventEmitter).once("close", finish);
+    (res as NodeJS.EventEmitter).once("finish", finish);
     handler(req, res);
   };
 
-  const h1 = http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, counted);
-  const h2 = http2.createServer({}, counted);
+  const h1 = http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, (req, res) => counted(req, res));
+  const h2 = http2.createServer({}, (req, res) => counted(req, res));
   const sockets = new Set<net.Socket>();
+  const h2Sockets = new Set<net.Socket>();
   const sessions = new Set<http2.ServerHttp2Session>();
   h2.on("session", (session) => {
     sessions.add(session);
@@ -57,7 +70,11 @@ export function createOnePortServer(handler: RequestHandler): OnePortServer {
 
   const tcp = net.createServer((socket) => {
     sockets.add(socket);
-    socket.once("close", () => sockets.delete(socket));
+    socket.once("close", () => {
+      sockets.delete(socket);
+      h1Sockets.delete(socket);
+      h2Sockets.delete(socket);
+    });
     socket.on("error", () => socket.destroy());
     let buffered = Buffer.alloc(0);
     const onData = (chunk: Buffer) => {
@@ -69,8 +86,10 @@ export function createOnePortServer(handler: RequestHandler): OnePortServer {
       socket.pause();
       socket.unshift(buffered);
       if (isH2) {
+        h2Sockets.add(socket);
         h2.emit("connection", socket);
       } else {
+        h1Sockets.set(socket, 0);
         h1.emit("connection", socket);
         socket.resume();
       }
@@ -87,16 +106,17 @@ export function createOnePortServer(handler: RequestHandler): OnePortServer {
     },
 
     async close(graceMs) {
+      draining = true;
       const closed = new Promise<void>((resolve) => tcp.close(() => resolve()));
       // HTTP/2: GOAWAY lets clients finish open streams and open no new ones.
       for (const session of sessions) session.close();
-      // HTTP/1.1: idle keep-alive sockets go now; busy ones after their response.
-      h1.closeIdleConnections();
-      h1.on("request", (_req, res) => res.setHeader("connection", "close"));
+      // HTTP/1.1: idle keep-alive sockets end now; busy ones after their response (see finish).
+      for (const [socket, requests] of h1Sockets) if (requests === 0) socket.end();
+      // A socket that never sent a byte is not ours to wait for either.
+      for (const socket of sockets) if (!h1Sockets.has(socket) && !h2Sockets.has(socket)) socket.end();
       const deadline = Date.now() + graceMs;
       while ((active > 0 || sockets.size > 0) && Date.now() < deadline) {
-        h1.closeIdleConnections();
-        await new Promise((resolve) => setTimeout(resolve, 25));
+        await new Promise((resolve) => setTimeout(resolve, 20));
       }
       for (const socket of sockets) socket.destroy();
       for (const session of sessions) session.destroy();
@@ -106,3 +126,4 @@ export function createOnePortServer(handler: RequestHandler): OnePortServer {
     inFlight: () => active,
   };
 }
+

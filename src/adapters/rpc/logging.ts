@@ -1,4 +1,5 @@
-import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import type { ConnectError} from "@connectrpc/connect";
+import { Code, type Interceptor } from "@connectrpc/connect";
 import type { Logger } from "../../observability/logger.js";
 import { tenantKey } from "./tenant-context.js";
 import { toConnectError } from "./errors.js";

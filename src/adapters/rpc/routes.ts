@@ -1,0 +1,25 @@
+import type { ConnectRouter } from "@connectrpc/connect";
+import type { AppContext } from "../../context.js";
+import { Health } from "../../../gen/grpc/health/v1/health_pb.js";
+import { AccountService } from "../../../gen/whatsapp/v1/account_pb.js";
+import { ConversationService } from "../../../gen/whatsapp/v1/conversation_pb.js";
+import { MessagingService } from "../../../gen/whatsapp/v1/messaging_pb.js";
+import { OtpService } from "../../../gen/whatsapp/v1/otp_pb.js";
+import { TemplateService } from "../../../gen/whatsapp/v1/template_pb.js";
+import { accountService } from "./accounts/index.js";
+import { createHealthService } from "./health.js";
+import { registerReflection } from "./reflection.js";
+import { unimplementedService } from "./unimplemented.js";
+
+/** The API, service by service. Reflection lists whatever is registered here. */
+export function routes(app: AppContext) {
+  return (router: ConnectRouter) => {
+    router.service(Health, createHealthService(app.health));
+    router.service(AccountService, accountService(app));
+    router.service(MessagingService, unimplementedService(MessagingService, "the outbound messaging work"));
+    router.service(ConversationService, unimplementedService(ConversationService, "the conversations and contacts work"));
+    router.service(TemplateService, unimplementedService(TemplateService, "the templates and one-time codes work"));
+    router.service(OtpService, unimplementedService(OtpService, "the templates and one-time codes work"));
+    registerReflection(router);
+  };
+}

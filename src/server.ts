@@ -1,0 +1,46 @@
+import type { Config } from "./config.js";
+import { createAppContext, type AppContext, type ContextOverrides } from "./context.js";
+import { createHttpHandler } from "./adapters/http/app.js";
+import { createOnePortServer } from "./adapters/http/one-port-server.js";
+import type { Logger } from "./observability/logger.js";
+
+export interface RunningService {
+  app: AppContext;
+  /** `http://127.0.0.1:<port>` — what tests and logs use to reach the service. */
+  url: string;
+  port: number;
+  /** Drain and stop: refuse new work, finish in-flight requests, close the database. */
+  stop(): Promise<void>;
+}
+
+/** Builds everything from the config and listens. `main.ts` and the tests both start the service this way. */
+export async function startService(config: Config, logger: Logger, overrides: ContextOverrides = {}): Promise<RunningService> {
+  const app = await createAppContext(config, logger, overrides);
+  let serving = true;
+  const server = createOnePortServer(createHttpHandler(app, { serving: () => serving }));
+  let address: { port: number; host: string };
+  try {
+    address = await server.listen(config.port, config.host);
+  } catch (error) {
+    await app.close();
+    throw error;
+  }
+  const reachableHost = address.host === "0.0.0.0" || address.host === "::" ? "127.0.0.1" : address.host;
+  let stopping: Promise<void> | undefined;
+  return {
+    app,
+    url: `http://${reachableHost}:${address.port}`,
+    port: address.port,
+    stop() {
+      stopping ??= (async () => {
+        serving = false;
+        app.health.shutdown();
+        logger.info({ inFlight: server.inFlight() }, "draining");
+        await server.close(config.shutdownGraceMs);
+        await app.close();
+        logger.info("stopped");
+      })();
+      return stopping;
+    },
+  };
+}
