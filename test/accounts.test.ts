@@ -153,6 +153,21 @@ describe("AccountService against PostgreSQL", () => {
     expect(credentials).toMatchObject({ accessToken: "new-token", appSecret: SECRET_APP_SECRET });
   });
 
+  it("when the same create is retried with one request_id, even concurrently, then one account exists and every call returns it", async () => {
+    const tenant = uniqueTenant("retrier");
+    const client = clientFor(AccountService, svc.service.url, tenant, "connect-json-h1");
+    const requestId = `req-${Date.now()}`;
+    const phoneNumberId = nextPhoneNumberId();
+    const results = await Promise.all(
+      Array.from({ length: 5 }, () => client.createAccount({ account: metaAccount(phoneNumberId), requestId })),
+    );
+    const ids = new Set(results.map((r) => r.account!.id));
+    expect(ids.size).toBe(1);
+    const again = await client.createAccount({ account: metaAccount(phoneNumberId), requestId });
+    expect(again.account!.id).toBe([...ids][0]);
+    expect((await client.listAccounts({})).accounts).toHaveLength(1);
+  });
+
   it("when accounts are listed in pages, then each appears exactly once", async () => {
     const tenant = uniqueTenant("pager");
     const client = clientFor(AccountService, svc.service.url, tenant);

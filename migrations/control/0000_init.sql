@@ -13,6 +13,7 @@ CREATE TABLE "control"."accounts" (
 	"status" text NOT NULL,
 	"credentials" jsonb DEFAULT '{}'::jsonb NOT NULL,
 	"metadata" jsonb DEFAULT '{}'::jsonb NOT NULL,
+	"request_id" text,
 	"create_time" timestamp with time zone DEFAULT now() NOT NULL,
 	"update_time" timestamp with time zone DEFAULT now() NOT NULL,
 	"delete_time" timestamp with time zone
@@ -67,6 +68,7 @@ CREATE TABLE "control"."webhook_inbox" (
 --> statement-breakpoint
 ALTER TABLE "control"."accounts" ADD CONSTRAINT "accounts_tenant_id_tenants_id_fk" FOREIGN KEY ("tenant_id") REFERENCES "control"."tenants"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "control"."jobs" ADD CONSTRAINT "jobs_tenant_id_tenants_id_fk" FOREIGN KEY ("tenant_id") REFERENCES "control"."tenants"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
+CREATE UNIQUE INDEX "accounts_tenant_request_id_key" ON "control"."accounts" USING btree ("tenant_id","request_id") WHERE "control"."accounts"."request_id" is not null;--> statement-breakpoint
 CREATE UNIQUE INDEX "accounts_provider_phone_number_id_key" ON "control"."accounts" USING btree ("provider","phone_number_id") WHERE "control"."accounts"."delete_time" is null;--> statement-breakpoint
 CREATE INDEX "accounts_tenant_create_time_id_idx" ON "control"."accounts" USING btree ("tenant_id","create_time","id");--> statement-breakpoint
 CREATE INDEX "jobs_claim_idx" ON "control"."jobs" USING btree ("run_at","priority");--> statement-breakpoint

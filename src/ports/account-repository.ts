@@ -13,6 +13,8 @@ export interface NewAccount {
   status: AccountStatus;
   credentials: AccountCredentials;
   metadata: Record<string, string>;
+  /** Idempotency key of the create call; a second create with it returns the first account. */
+  requestId?: string;
 }
 
 /** Fields an update may change; `credentials` entries replace the stored ones by name. */
@@ -39,7 +41,11 @@ export interface AccountPage {
  * another tenant is indistinguishable from one that does not exist.
  */
 export interface AccountRepository {
-  /** Creates the account (and the tenant with its schema, the first time). Throws DomainError already_exists on a duplicate phone number id. */
+  /**
+   * Creates the account (and the tenant with its schema, the first time).
+   * With a `requestId` seen before for this tenant, returns that account
+   * instead. Throws DomainError already_exists on a duplicate phone number id.
+   */
   create(account: NewAccount): Promise<Account>;
   /** Returns null when missing, deleted, or of another tenant. */
   get(tenantId: string, id: string): Promise<Account | null>;

@@ -45,6 +45,8 @@ export class PostgresAccountRepository implements AccountRepository {
 
   async create(account: NewAccount): Promise<Account> {
     await ensureTenant(this.#db, account.tenantId, { tenantDir: this.#tenantDir });
+    const earlier = await this.#byRequestId(account.tenantId, account.requestId);
+    if (earlier) return earlier;
     try {
       const [row] = await this.#db
         .insert(accounts)
@@ -61,12 +63,29 @@ export class PostgresAccountRepository implements AccountRepository {
           status: account.status,
           credentials: this.#seal(account.id, account.credentials),
           metadata: account.metadata,
+          requestId: account.requestId ?? null,
         })
         .returning();
       return toAccount(required(row));
     } catch (error) {
+      // Two retries of the same create raced: the loser returns the winner's
+      // account (whichever unique index — request id or phone number — fired first).
+      if (findPgError(error)?.code === "23505") {
+        const winner = await this.#byRequestId(account.tenantId, account.requestId);
+        if (winner) return winner;
+      }
       throw conflictError(error, account.phoneNumberId) ?? error;
     }
+  }
+
+  async #byRequestId(tenantId: string, requestId: string | undefined): Promise<Account | null> {
+    if (requestId === undefined || requestId === "") return null;
+    const [row] = await this.#db
+      .select()
+      .from(accounts)
+      .where(and(eq(accounts.tenantId, tenantId), eq(accounts.requestId, requestId)))
+      .limit(1);
+    return row ? toAccount(row) : null;
   }
 
   async get(tenantId: string, id: string): Promise<Account | null> {

@@ -22,6 +22,8 @@ export interface CreateAccountInput {
   status: AccountStatus | undefined;
   credentials: AccountCredentials;
   metadata: Record<string, string>;
+  /** Caller's idempotency key; empty → none. */
+  requestId: string;
 }
 
 export interface CreateAccountDeps {
@@ -54,5 +56,6 @@ export async function createAccount(deps: CreateAccountDeps, tenantId: string, i
     status: input.status ?? "active",
     credentials: input.credentials,
     metadata: input.metadata,
+    requestId: input.requestId === "" ? undefined : input.requestId,
   });
 }

@@ -68,11 +68,16 @@ export const accounts = control.table(
     /** Credential name → SecretBox-sealed value. Never plaintext. */
     credentials: jsonb("credentials").$type<Record<string, string>>().notNull().default({}),
     metadata: jsonb("metadata").$type<Record<string, string>>().notNull().default({}),
+    /** The caller's CreateAccount request_id: a retried create returns the first account. */
+    requestId: text("request_id"),
     createTime: timestamptz("create_time").notNull().defaultNow(),
     updateTime: timestamptz("update_time").notNull().defaultNow(),
     deleteTime: timestamptz("delete_time"),
   },
   (t) => [
+    uniqueIndex("accounts_tenant_request_id_key")
+      .on(t.tenantId, t.requestId)
+      .where(sql`${t.requestId} is not null`),
     // One live account per provider number: inbound webhooks route by it.
     uniqueIndex("accounts_provider_phone_number_id_key")
       .on(t.provider, t.phoneNumberId)

@@ -21,6 +21,7 @@ export function createAccountHandler(app: AppContext) {
       status: statusFromPb(input.status),
       credentials: credentialsFromPb(input.credentials),
       metadata: input.metadata,
+      requestId: req.requestId,
     });
     return create(CreateAccountResponseSchema, { account: accountToPb(account) });
   };
