@@ -59,3 +59,16 @@ describe("loadConfig", () => {
     expect(error.message).toBe("invalid configuration:\n  - A: bad\n  - B: worse");
   });
 });
+
+describe("WORKERS", () => {
+  it("when unset, then every worker runs", () => {
+    expect([...loadConfig({}).workers].sort()).toEqual(["inbox", "relay", "scheduler", "sender"]);
+  });
+  it("when a list is given, then only those run; none runs none", () => {
+    expect([...loadConfig({ WORKERS: "inbox, relay" }).workers]).toEqual(["inbox", "relay"]);
+    expect(loadConfig({ WORKERS: "none" }).workers.size).toBe(0);
+  });
+  it("when a worker name is unknown, then the problem names WORKERS", () => {
+    expect(problemsOf({ WORKERS: "inbox,mailer" })).toEqual([expect.stringMatching(/^WORKERS: unknown mailer/)]);
+  });
+});

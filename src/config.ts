@@ -7,6 +7,9 @@
  */
 
 export type AuthMode = "jwt" | "none";
+/** Background workers a replica runs; `WORKERS=none` makes a pure API replica. */
+export type Worker = "inbox" | "relay" | "sender" | "scheduler";
+export const ALL_WORKERS: readonly Worker[] = ["inbox", "relay", "sender", "scheduler"];
 export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
 
 export interface Config {
@@ -19,6 +22,11 @@ export interface Config {
   embedded: boolean;
   natsUrl: string | undefined;
   natsStream: string;
+  /** Events older than this are dropped by the stream (JetStream max_age). */
+  natsStreamMaxAgeSeconds: number;
+  natsStreamReplicas: number;
+  /** JetStream duplicate window: a re-published event id within it is dropped. */
+  natsDuplicateWindowSeconds: number;
   whatsappGraphUrl: string;
   whatsappApiVersion: string;
   metaAppSecret: string | undefined;
@@ -33,6 +41,7 @@ export interface Config {
   logLevel: LogLevel;
   /** How long SIGTERM waits for in-flight requests before closing connections. */
   shutdownGraceMs: number;
+  workers: ReadonlySet<Worker>;
 }
 
 export class ConfigError extends Error {
@@ -95,6 +104,20 @@ class EnvReader {
     return raw.replace(/\/+$/, "");
   }
 
+  /** A comma-separated subset of `allowed`, or `all` / `none`. */
+  subset<T extends string>(name: string, allowed: readonly T[], fallback: readonly T[]): Set<T> {
+    const raw = this.optional(name);
+    if (raw === undefined || raw === "all") return new Set(raw === "all" ? allowed : fallback);
+    if (raw === "none") return new Set();
+    const parts = raw.split(",").map((p) => p.trim()).filter((p) => p !== "");
+    const unknown = parts.filter((p) => !(allowed as readonly string[]).includes(p));
+    if (unknown.length > 0) {
+      this.problems.push(`${name}: unknown ${unknown.join(", ")}; use all, none, or a comma list of ${allowed.join(", ")}`);
+      return new Set(fallback);
+    }
+    return new Set(parts as T[]);
+  }
+
   oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
     const raw = this.optional(name);
     if (raw === undefined) return fallback;
@@ -147,6 +170,9 @@ export function loadConfig(env: Env = process.env): Config {
     embedded,
     natsUrl: reader.url("NATS_URL", ["nats:", "tls:", "ws:", "wss:"]),
     natsStream: reader.string("NATS_STREAM", "WHATSAPP"),
+    natsStreamMaxAgeSeconds: reader.integer("NATS_STREAM_MAX_AGE_SECONDS", 7 * 24 * 3600, 0, 10 * 365 * 24 * 3600),
+    natsStreamReplicas: reader.integer("NATS_STREAM_REPLICAS", 1, 1, 5),
+    natsDuplicateWindowSeconds: reader.integer("NATS_DUPLICATE_WINDOW_SECONDS", 120, 1, 7 * 24 * 3600),
     whatsappGraphUrl: reader.url("WHATSAPP_GRAPH_URL", ["http:", "https:"]) ?? "https://graph.facebook.com",
     whatsappApiVersion: reader.string("WHATSAPP_API_VERSION", "v23.0"),
     metaAppSecret: reader.optional("META_APP_SECRET"),
@@ -159,6 +185,7 @@ export function loadConfig(env: Env = process.env): Config {
     encryptionKey: parseEncryptionKey(reader, embedded),
     logLevel: reader.oneOf<LogLevel>("LOG_LEVEL", LOG_LEVELS, "info"),
     shutdownGraceMs: reader.integer("SHUTDOWN_GRACE_MS", 10_000, 0, 600_000),
+    workers: reader.subset<Worker>("WORKERS", ALL_WORKERS, ALL_WORKERS),
   };
 
   if (!/^[A-Za-z0-9_-]{1,64}$/.test(config.natsStream)) {

@@ -35,13 +35,15 @@ CREATE TABLE "control"."jobs" (
 --> statement-breakpoint
 CREATE TABLE "control"."outbox" (
 	"id" uuid PRIMARY KEY NOT NULL,
+	"seq" bigserial NOT NULL,
 	"tenant_id" text NOT NULL,
 	"subject" text NOT NULL,
 	"event_type" text NOT NULL,
 	"payload" "bytea" NOT NULL,
 	"headers" jsonb DEFAULT '{}'::jsonb NOT NULL,
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
-	"published_at" timestamp with time zone
+	"published_at" timestamp with time zone,
+	CONSTRAINT "outbox_seq_key" UNIQUE("seq")
 );
 --> statement-breakpoint
 CREATE TABLE "control"."tenants" (
@@ -72,5 +74,5 @@ CREATE UNIQUE INDEX "accounts_tenant_request_id_key" ON "control"."accounts" USI
 CREATE UNIQUE INDEX "accounts_provider_phone_number_id_key" ON "control"."accounts" USING btree ("provider","phone_number_id") WHERE "control"."accounts"."delete_time" is null;--> statement-breakpoint
 CREATE INDEX "accounts_tenant_create_time_id_idx" ON "control"."accounts" USING btree ("tenant_id","create_time","id");--> statement-breakpoint
 CREATE INDEX "jobs_claim_idx" ON "control"."jobs" USING btree ("run_at","priority");--> statement-breakpoint
-CREATE INDEX "outbox_unpublished_idx" ON "control"."outbox" USING btree ("created_at") WHERE "control"."outbox"."published_at" is null;--> statement-breakpoint
+CREATE INDEX "outbox_unpublished_idx" ON "control"."outbox" USING btree ("seq") WHERE "control"."outbox"."published_at" is null;--> statement-breakpoint
 CREATE INDEX "webhook_inbox_status_received_at_idx" ON "control"."webhook_inbox" USING btree ("status","received_at");

@@ -6,12 +6,12 @@ import { tenantSchemaName } from "./tenant-scope.js";
 
 describe("tenantSchemaName", () => {
   it("when ids differ only in punctuation or case, then their schemas differ", () => {
-    const names = ["a-b", "a_b", "a.b", "A-b", "a-B"].map(tenantSchemaName);
+    const names = ["a-b", "a_b", "A-b", "a-B"].map(tenantSchemaName);
     expect(new Set(names).size).toBe(names.length);
   });
 
   it("when the id is the longest allowed, then the name is a plain identifier of at most 63 chars", () => {
-    const name = tenantSchemaName("A" + "b.-_".repeat(15) + "xy");
+    const name = tenantSchemaName("A" + "b-_".repeat(20) + "x");
     expect(name.length).toBeLessThanOrEqual(63);
     expect(name).toMatch(/^t_[a-z0-9_]+_[0-9a-f]{8}$/);
   });
@@ -22,7 +22,7 @@ describe("tenantSchemaName", () => {
   });
 
   it("when the id is not a valid tenant id, then it throws invalid_argument", () => {
-    for (const bad of ["", "-a", 'a"b', "a b", "x".repeat(64), "é"]) {
+    for (const bad of ["", "-a", "a.b", "a*", 'a"b', "a b", "x".repeat(64), "é"]) {
       expect(() => tenantSchemaName(bad)).toThrow(DomainError);
     }
   });

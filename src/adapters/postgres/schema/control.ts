@@ -12,6 +12,7 @@
  */
 import { sql } from "drizzle-orm";
 import {
+  bigserial,
   boolean,
   customType,
   index,
@@ -136,6 +137,8 @@ export const outbox = control.table(
   {
     /** The event id, used as `Nats-Msg-Id`. */
     id: uuid("id").primaryKey(),
+    /** Insertion order; the relay publishes in this order. */
+    seq: bigserial("seq", { mode: "number" }).notNull().unique("outbox_seq_key"),
     tenantId: text("tenant_id").notNull(),
     subject: text("subject").notNull(),
     eventType: text("event_type").notNull(),
@@ -144,5 +147,5 @@ export const outbox = control.table(
     createdAt: timestamptz("created_at").notNull().defaultNow(),
     publishedAt: timestamptz("published_at"),
   },
-  (t) => [index("outbox_unpublished_idx").on(t.createdAt).where(sql`${t.publishedAt} is null`)],
+  (t) => [index("outbox_unpublished_idx").on(t.seq).where(sql`${t.publishedAt} is null`)],
 );
