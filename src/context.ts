@@ -12,6 +12,7 @@ import {
 } from "./adapters/postgres/index.js";
 import type { Logger } from "./observability/logger.js";
 import type { AccountRepository } from "./ports/account-repository.js";
+import { Wakeup } from "./adapters/shared/wakeup.js";
 
 /**
  * Every dependency, built once from the configuration. Handlers and use
@@ -23,6 +24,10 @@ export interface AppContext {
   database: DatabaseHandle;
   accounts: AccountRepository;
   health: HealthStatus;
+  /** Notified after a webhook delivery is committed to the inbox. */
+  inboxWakeup: Wakeup;
+  /** Notified after events are committed to the outbox. */
+  outboxWakeup: Wakeup;
   /** Time-ordered ids (UUIDv7): index-friendly and sortable by creation. */
   newId: () => string;
   now: () => Date;
@@ -51,6 +56,8 @@ export async function createAppContext(config: Config, logger: Logger, overrides
     database,
     accounts: new PostgresAccountRepository(database.db, box, { tenantDir: overrides.migrationFolders?.tenantDir }),
     health: new HealthStatus(),
+    inboxWakeup: new Wakeup(),
+    outboxWakeup: new Wakeup(),
     newId: () => uuidv7(),
     now: overrides.now ?? (() => new Date()),
     close: () => database.close(),

@@ -24,4 +24,5 @@ export {
   type MigrationFolders,
 } from "./migrator.js";
 export { assertTenantId, setTenantSearchPath, tenantSchemaName, withTenant } from "./tenant-scope.js";
+export { appendToOutbox, subjectFor, type EventName, type OutboxEvent } from "./outbox.js";
 export * as schema from "./schema/index.js";

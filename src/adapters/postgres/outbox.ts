@@ -1,0 +1,52 @@
+import { outbox } from "./schema/control.js";
+import type { Database } from "./database.js";
+
+/** Event names as they appear in subjects and the `whatsapp-event-type` header (SPEC §7). */
+export type EventName =
+  | "message.received"
+  | "message.status"
+  | "message.failed"
+  | "conversation.opened"
+  | "conversation.closed"
+  | "contact.created"
+  | "template.status"
+  | "otp.verified";
+
+export interface OutboxEvent {
+  /** The event's own `event_id` (UUID); becomes `Nats-Msg-Id`, so JetStream drops re-publishes. */
+  id: string;
+  tenantId: string;
+  name: EventName;
+  /** The protobuf-encoded event message (e.g. MessageReceivedEvent). */
+  payload: Uint8Array;
+  /** W3C trace context of the work that produced the event, when there is one. */
+  traceparent?: string;
+}
+
+/** `whatsapp.{tenant_id}.{event}` — tenant ids cannot contain `.`, `*` or `>` (see domain/tenant.ts). */
+export function subjectFor(tenantId: string, name: EventName): string {
+  return `whatsapp.${tenantId}.${name}`;
+}
+
+/**
+ * Appends events to the outbox. Call it with the transaction that makes the
+ * state change the events report: both commit together or neither does. The
+ * relay publishes rows in `seq` order and marks them published.
+ */
+export async function appendToOutbox(tx: Database, events: readonly OutboxEvent[]): Promise<void> {
+  if (events.length === 0) return;
+  await tx.insert(outbox).values(
+    events.map((e) => ({
+      id: e.id,
+      tenantId: e.tenantId,
+      subject: subjectFor(e.tenantId, e.name),
+      eventType: e.name,
+      payload: Buffer.from(e.payload),
+      headers: {
+        "content-type": "application/protobuf",
+        "whatsapp-event-type": e.name,
+        ...(e.traceparent ? { traceparent: e.traceparent } : {}),
+      },
+    })),
+  );
+}
