@@ -11,6 +11,8 @@ export type AuthMode = "jwt" | "none";
 export type Worker = "inbox" | "relay" | "sender" | "scheduler";
 export const ALL_WORKERS: readonly Worker[] = ["inbox", "relay", "sender", "scheduler"];
 export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+/** What to do when the IAM service cannot answer: refuse the call, or trust the verified token alone. */
+export type IamFailureMode = "deny" | "allow";
 
 export interface Config {
   port: number;
@@ -33,9 +35,32 @@ export interface Config {
   metaVerifyToken: string | undefined;
   twilioBaseUrl: string;
   publicUrl: string | undefined;
+  /** HS256 shared secret (at least 32 bytes). Tokens signed with it may only use HS256. */
   authJwtSecret: string | undefined;
+  /** JWKS document URL. Keys from it may only verify RS256/ES256 tokens. */
   authJwksUrl: string | undefined;
+  /** Required `iss`; unset → not checked. */
+  authJwtIssuer: string | undefined;
+  /** Accepted `aud` values (any one must match); empty → not checked. */
+  authJwtAudience: readonly string[];
+  /** Allowed clock skew for `exp`/`nbf`. */
+  authClockToleranceSeconds: number;
+  /** JWKS refetched at the latest this long after the last fetch (drops removed keys). */
+  authJwksCacheSeconds: number;
+  /** A token with an unknown `kid` refetches the JWKS at most this often (bounds refetch storms). */
+  authJwksCooldownSeconds: number;
   authMode: AuthMode;
+  /** The explicit override that lets `AUTH_MODE=none` run against a real PostgreSQL. */
+  authAllowNoneWithDatabase: boolean;
+  /** IAM permission check (seed 000 §4.2); unset → the token's own `permissions` claim decides. */
+  iamUrl: string | undefined;
+  iamFailureMode: IamFailureMode;
+  iamCacheSeconds: number;
+  iamTimeoutMs: number;
+  /** Requests per second per tenant, per replica; 0 turns the limit off. */
+  rateLimitPerSecond: number;
+  /** Requests a tenant may make at once above the steady rate. */
+  rateLimitBurst: number;
   /** 32-byte key; undefined only in embedded mode, where one is generated and kept in `dataDir`. */
   encryptionKey: Buffer | undefined;
   logLevel: LogLevel;
@@ -118,6 +143,15 @@ class EnvReader {
     return new Set(parts as T[]);
   }
 
+  boolean(name: string, fallback: boolean): boolean {
+    const raw = this.optional(name)?.toLowerCase();
+    if (raw === undefined) return fallback;
+    if (raw === "true" || raw === "1") return true;
+    if (raw === "false" || raw === "0") return false;
+    this.problems.push(`${name}: must be true or false (got "${raw}")`);
+    return fallback;
+  }
+
   oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
     const raw = this.optional(name);
     if (raw === undefined) return fallback;
@@ -149,18 +183,36 @@ function parseEncryptionKey(reader: EnvReader, embedded: boolean): Buffer | unde
   return key;
 }
 
+/**
+ * Bearer-token and tenant-trust rules (SPEC §9): jwt needs a key source;
+ * `none` trusts a header for the tenant, so on a real database it takes an
+ * explicit override; the IAM check needs a verified user to ask about.
+ */
+function checkAuth(reader: EnvReader, config: Config): void {
+  if (config.authMode === "jwt") {
+    if (config.authJwtSecret === undefined && config.authJwksUrl === undefined) {
+      reader.problems.push("AUTH_MODE: jwt needs AUTH_JWT_SECRET (HS256) or AUTH_JWKS_URL (RS256/ES256), or both");
+    }
+  } else if (!config.embedded && !config.authAllowNoneWithDatabase) {
+    reader.problems.push(
+      "AUTH_MODE: none trusts the x-tenant-id header and checks no token; with DATABASE_URL it needs AUTH_ALLOW_NONE_WITH_DATABASE=true (trusted networks only)",
+    );
+  }
+  // HS256 keys shorter than the hash output are weak (RFC 7518 §3.2). Never echo the value.
+  if (config.authJwtSecret !== undefined && Buffer.byteLength(config.authJwtSecret, "utf8") < 32) {
+    reader.problems.push("AUTH_JWT_SECRET: must be at least 32 bytes (value not shown)");
+  }
+  if (config.iamUrl !== undefined && config.authMode !== "jwt") {
+    reader.problems.push("IAM_URL: the IAM check needs AUTH_MODE=jwt (it asks about the token's user and tenant)");
+  }
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const reader = new EnvReader(env);
   const databaseUrl = reader.url("DATABASE_URL", ["postgres:", "postgresql:"]);
   const embedded = reader.optional("DATABASE_URL") === undefined;
   const authMode = reader.oneOf<AuthMode>("AUTH_MODE", ["jwt", "none"], embedded ? "none" : "jwt");
-  if (authMode === "jwt") {
-    // Bearer-token verification is its own piece of work (SPEC §9); until it
-    // lands, refuse to start rather than run an API that checks nothing.
-    reader.problems.push(
-      "AUTH_MODE: jwt is not available in this version yet; set AUTH_MODE=none (tenant from the x-tenant-id header, trusted networks only)",
-    );
-  }
+  const rateLimitPerSecond = reader.integer("RATE_LIMIT_PER_SECOND", 1000, 0, 1_000_000);
 
   const config: Config = {
     port: reader.integer("PORT", 8000, 0, 65535),
@@ -181,7 +233,19 @@ export function loadConfig(env: Env = process.env): Config {
     publicUrl: reader.url("PUBLIC_URL", ["http:", "https:"]),
     authJwtSecret: reader.optional("AUTH_JWT_SECRET"),
     authJwksUrl: reader.url("AUTH_JWKS_URL", ["http:", "https:"]),
+    authJwtIssuer: reader.optional("AUTH_JWT_ISSUER"),
+    authJwtAudience: (reader.optional("AUTH_JWT_AUDIENCE") ?? "").split(",").map((a) => a.trim()).filter((a) => a !== ""),
+    authClockToleranceSeconds: reader.integer("AUTH_CLOCK_TOLERANCE_SECONDS", 30, 0, 300),
+    authJwksCacheSeconds: reader.integer("AUTH_JWKS_CACHE_SECONDS", 600, 1, 86_400),
+    authJwksCooldownSeconds: reader.integer("AUTH_JWKS_COOLDOWN_SECONDS", 30, 0, 3_600),
     authMode,
+    authAllowNoneWithDatabase: reader.boolean("AUTH_ALLOW_NONE_WITH_DATABASE", false),
+    iamUrl: reader.url("IAM_URL", ["http:", "https:"]),
+    iamFailureMode: reader.oneOf<IamFailureMode>("IAM_FAILURE_MODE", ["deny", "allow"], "deny"),
+    iamCacheSeconds: reader.integer("IAM_CACHE_SECONDS", 30, 0, 3_600),
+    iamTimeoutMs: reader.integer("IAM_TIMEOUT_MS", 2_000, 50, 60_000),
+    rateLimitPerSecond,
+    rateLimitBurst: reader.integer("RATE_LIMIT_BURST", Math.max(1, rateLimitPerSecond * 2), 1, 10_000_000),
     encryptionKey: parseEncryptionKey(reader, embedded),
     logLevel: reader.oneOf<LogLevel>("LOG_LEVEL", LOG_LEVELS, "info"),
     shutdownGraceMs: reader.integer("SHUTDOWN_GRACE_MS", 10_000, 0, 600_000),
@@ -194,6 +258,8 @@ export function loadConfig(env: Env = process.env): Config {
   if (!/^v\d+\.\d+$/.test(config.whatsappApiVersion)) {
     reader.problems.push(`WHATSAPP_API_VERSION: must look like v23.0 (got "${config.whatsappApiVersion}")`);
   }
+
+  checkAuth(reader, config);
 
   if (reader.problems.length > 0) throw new ConfigError(reader.problems);
   return config;

@@ -13,6 +13,9 @@ import {
 import type { Logger } from "./observability/logger.js";
 import type { AccountRepository } from "./ports/account-repository.js";
 import { Wakeup } from "./adapters/shared/wakeup.js";
+import { openNatsConnection, type NatsLink } from "./adapters/nats/connection.js";
+import { InboxWriter, type InboxWriterOptions } from "./adapters/postgres/inbox-writer.js";
+import { WebhookCounters } from "./adapters/http/webhook-counters.js";
 
 /**
  * Every dependency, built once from the configuration. Handlers and use
@@ -23,11 +26,19 @@ export interface AppContext {
   logger: Logger;
   database: DatabaseHandle;
   accounts: AccountRepository;
+  /** Seals and opens credentials at rest (AES-256-GCM with ENCRYPTION_KEY). */
+  secretBox: SecretBox;
   health: HealthStatus;
+  /** Durable, group-committed writes of webhook deliveries to the inbox. */
+  inboxWriter: InboxWriter;
+  /** Webhook outcomes counted in memory (for /metrics). */
+  webhookCounters: WebhookCounters;
   /** Notified after a webhook delivery is committed to the inbox. */
   inboxWakeup: Wakeup;
   /** Notified after events are committed to the outbox. */
   outboxWakeup: Wakeup;
+  /** The NATS connection (reconnecting in the background); undefined without NATS_URL. */
+  nats: NatsLink | undefined;
   /** Time-ordered ids (UUIDv7): index-friendly and sortable by creation. */
   newId: () => string;
   now: () => Date;
@@ -37,6 +48,8 @@ export interface AppContext {
 export interface ContextOverrides {
   migrationFolders?: Partial<MigrationFolders>;
   now?: () => Date;
+  /** Batch and queue bounds of the webhook inbox writer (bench/ tunes them). */
+  inboxWriter?: Partial<InboxWriterOptions>;
 }
 
 export async function createAppContext(config: Config, logger: Logger, overrides: ContextOverrides = {}): Promise<AppContext> {
@@ -50,17 +63,29 @@ export async function createAppContext(config: Config, logger: Logger, overrides
     throw error;
   }
   const box = new SecretBox(encryptionKey);
+  // Connects in the background: the service starts and serves without NATS (events wait in the outbox).
+  const nats = config.natsUrl ? openNatsConnection({ servers: config.natsUrl, logger }) : undefined;
+  const inboxWriter = InboxWriter.forDatabase(database.db, overrides.inboxWriter);
   return {
     config,
     logger,
     database,
     accounts: new PostgresAccountRepository(database.db, box, { tenantDir: overrides.migrationFolders?.tenantDir }),
+    secretBox: box,
     health: new HealthStatus(),
+    inboxWriter,
+    webhookCounters: new WebhookCounters(),
     inboxWakeup: new Wakeup(),
     outboxWakeup: new Wakeup(),
+    nats,
     newId: () => uuidv7(),
     now: overrides.now ?? (() => new Date()),
-    close: () => database.close(),
+    async close() {
+      // Deliveries already queued are committed (or fail) before the pool goes.
+      await inboxWriter.close();
+      await nats?.close();
+      await database.close();
+    },
   };
 }
 

@@ -2,6 +2,8 @@ import type { Config } from "./config.js";
 import { createAppContext, type AppContext, type ContextOverrides } from "./context.js";
 import { createHttpHandler } from "./adapters/http/app.js";
 import { createOnePortServer } from "./adapters/http/one-port-server.js";
+import { startRelayWorker } from "./adapters/nats/relay-worker.js";
+import { startInboxWorker } from "./adapters/postgres/start-inbox-worker.js";
 import type { Logger } from "./observability/logger.js";
 
 export interface RunningService {
@@ -25,6 +27,8 @@ export async function startService(config: Config, logger: Logger, overrides: Co
     await app.close();
     throw error;
   }
+  const inboxWorker = startInboxWorker(app);
+  const relayWorker = startRelayWorker(app);
   const reachableHost = address.host === "0.0.0.0" || address.host === "::" ? "127.0.0.1" : address.host;
   let stopping: Promise<void> | undefined;
   return {
@@ -37,6 +41,10 @@ export async function startService(config: Config, logger: Logger, overrides: Co
         app.health.shutdown();
         logger.info({ inFlight: server.inFlight() }, "draining");
         await server.close(config.shutdownGraceMs);
+        // The inbox worker finishes the deliveries it is applying; their events are then relayed.
+        await inboxWorker?.stop();
+        // After the requests (their events are committed), before NATS and the database close.
+        await relayWorker?.stop();
         await app.close();
         logger.info("stopped");
       })();

@@ -143,10 +143,31 @@ describe("npm start with no environment (embedded mode)", () => {
 describe("bad configuration stops the process with exit code 2", () => {
   it("when ENCRYPTION_KEY is not 32 bytes, then the message names it and does not print it", async () => {
     const badKey = Buffer.alloc(20, 3).toString("base64");
-    const proc = startProcess({ DATABASE_URL: "postgres://postgres@127.0.0.1:5432/test", ENCRYPTION_KEY: badKey, AUTH_MODE: "none" });
+    const proc = startProcess({
+      DATABASE_URL: "postgres://postgres@127.0.0.1:5432/test",
+      ENCRYPTION_KEY: badKey,
+      AUTH_MODE: "none",
+      AUTH_ALLOW_NONE_WITH_DATABASE: "true",
+    });
     expect(await proc.exited).toBe(2);
     expect(proc.stderr()).toMatch(/ENCRYPTION_KEY: must decode to 32 bytes/);
     expect(proc.stderr() + proc.stdout()).not.toContain(badKey);
+  });
+
+  it("when AUTH_MODE=none is set with a real database and no override, then it refuses to start", async () => {
+    const proc = startProcess({
+      DATABASE_URL: "postgres://postgres@127.0.0.1:5432/test",
+      ENCRYPTION_KEY: Buffer.alloc(32, 3).toString("base64"),
+      AUTH_MODE: "none",
+    });
+    expect(await proc.exited).toBe(2);
+    expect(proc.stderr()).toMatch(/AUTH_MODE: none .*AUTH_ALLOW_NONE_WITH_DATABASE=true/);
+  });
+
+  it("when a real database is set without any token key, then it refuses to start naming both key variables", async () => {
+    const proc = startProcess({ DATABASE_URL: "postgres://postgres@127.0.0.1:5432/test", ENCRYPTION_KEY: Buffer.alloc(32, 3).toString("base64") });
+    expect(await proc.exited).toBe(2);
+    expect(proc.stderr()).toMatch(/AUTH_MODE: jwt needs AUTH_JWT_SECRET .*AUTH_JWKS_URL/);
   });
 
   it("when PORT and LOG_LEVEL are both wrong, then one message names both", async () => {

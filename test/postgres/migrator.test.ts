@@ -55,7 +55,7 @@ describe("migrate", () => {
   it("when run on an empty database, then the control schema has its tables and a second run applies nothing", async () => {
     const first = await migrate(db);
     expect(first.controlApplied).toBeGreaterThan(0);
-    expect(await tablesIn("control")).toEqual(["__migrations", "accounts", "jobs", "outbox", "tenants", "webhook_inbox"]);
+    expect(await tablesIn("control")).toEqual(["__migrations", "accounts", "jobs", "outbox", "tenants", "webhook_inbox", "webhook_unroutable"]);
     expect(await tablesIn("public")).toEqual([]);
 
     const second = await migrate(db);
@@ -93,7 +93,7 @@ describe("ensureTenant", () => {
     expect(a).toEqual({ schemaName: tenantSchemaName("tenant-a"), created: true });
     expect(b.schemaName).not.toBe(a.schemaName);
     for (const schemaName of [a.schemaName, b.schemaName]) {
-      expect(await tablesIn(schemaName)).toEqual(["__migrations", "contacts", "conversations", "messages"]);
+      expect(await tablesIn(schemaName)).toEqual(["__migrations", "contacts", "conversations", "messages", "pending_statuses", "provider_updates"]);
     }
     const rows = await queryRows<{ id: string; schema_name: string }>(
       db,
@@ -113,7 +113,7 @@ describe("ensureTenant", () => {
     expect(new Set(results.map((r) => r.schemaName))).toEqual(new Set([tenantSchemaName("racer")]));
     const [row] = await queryRows<{ n: number }>(db, sql`select count(*)::int as n from control.tenants where id = 'racer'`);
     expect(row?.n).toBe(1);
-    expect(await appliedIn(tenantSchemaName("racer"))).toBe(1);
+    expect(await appliedIn(tenantSchemaName("racer"))).toBe(2);
   });
 
   it("when a message references a contact, then the foreign keys point inside the same tenant schema", async () => {
@@ -202,7 +202,7 @@ describe("a new tenant migration", () => {
     const schemas = await queryRows<{ schema_name: string }>(db, sql`select schema_name from control.tenants`);
     for (const { schema_name } of schemas) {
       expect(await tablesIn(schema_name)).toContain("notes");
-      expect(await appliedIn(schema_name)).toBe(2);
+      expect(await appliedIn(schema_name)).toBe(3);
     }
     expect(await tablesIn("public")).toEqual([]);
 

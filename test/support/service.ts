@@ -7,6 +7,7 @@ import { randomBytes } from "node:crypto";
 import { PassThrough } from "node:stream";
 import type { DescService } from "@bufbuild/protobuf";
 import { createClient, type Client, type Interceptor, type Transport } from "@connectrpc/connect";
+import { SignJWT } from "jose";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { loadConfig } from "../../src/config.js";
 import type { ContextOverrides } from "../../src/context.js";
@@ -24,16 +25,36 @@ export interface TestService {
   cleanup(): Promise<void>;
 }
 
-export async function startTestService(
-  options: { database?: TestDatabase; env?: Record<string, string>; overrides?: ContextOverrides } = {},
-): Promise<TestService> {
+export interface TestServiceOptions {
+  database?: TestDatabase;
+  /**
+   * `none` (default): the tenant comes from `x-tenant-id` (clientFor's tenant).
+   * `jwt`: bearer tokens from `mintToken()` (HS256 with TEST_JWT_SECRET, issuer
+   * TEST_JWT_ISSUER, audience TEST_JWT_AUDIENCE); `env` may add AUTH_JWKS_URL etc.
+   */
+  auth?: "none" | "jwt";
+  env?: Record<string, string>;
+  overrides?: ContextOverrides;
+}
+
+/** The HS256 secret, issuer and audience a `startTestService({ auth: "jwt" })` service checks. */
+export const TEST_JWT_SECRET = "test-secret-for-hs256-at-least-32-bytes-long";
+export const TEST_JWT_ISSUER = "https://iam.test.local";
+export const TEST_JWT_AUDIENCE = "whatsapp-service";
+
+const AUTH_ENV: Record<"none" | "jwt", Record<string, string>> = {
+  none: { AUTH_MODE: "none", AUTH_ALLOW_NONE_WITH_DATABASE: "true" },
+  jwt: { AUTH_MODE: "jwt", AUTH_JWT_SECRET: TEST_JWT_SECRET, AUTH_JWT_ISSUER: TEST_JWT_ISSUER, AUTH_JWT_AUDIENCE: TEST_JWT_AUDIENCE },
+};
+
+export async function startTestService(options: TestServiceOptions = {}): Promise<TestService> {
   const database = options.database ?? (await createTestDatabase("svc"));
   const config = loadConfig({
     PORT: "0",
     HOST: "127.0.0.1",
     DATABASE_URL: database.url,
     ENCRYPTION_KEY: randomBytes(32).toString("base64"),
-    AUTH_MODE: "none",
+    ...AUTH_ENV[options.auth ?? "none"],
     LOG_LEVEL: "debug",
     SHUTDOWN_GRACE_MS: "2000",
     ...options.env,
@@ -88,6 +109,58 @@ export function tenantHeader(tenantId: string): Interceptor {
     req.header.set("x-tenant-id", tenantId);
     return next(req);
   };
+}
+
+export interface TokenClaims {
+  tenantId: string;
+  permissions?: readonly string[];
+  subject?: string;
+  /** Seconds from now; negative for an expired token. Default 300. */
+  expiresInSeconds?: number;
+  /** Seconds from now before which the token is not valid (nbf). */
+  notBeforeSeconds?: number;
+  issuer?: string;
+  audience?: string;
+  /** Default TEST_JWT_SECRET. */
+  secret?: string | Uint8Array;
+}
+
+/** Every permission of the access table. */
+export const ALL_PERMISSIONS = ["whatsapp:admin", "whatsapp:send", "whatsapp:read", "whatsapp:verify"] as const;
+
+/** An HS256 bearer token that a `startTestService({ auth: "jwt" })` service accepts (unless told otherwise). */
+export async function mintToken(claims: TokenClaims): Promise<string> {
+  const now = Math.floor(Date.now() / 1000);
+  const jwt = new SignJWT({ tenant_id: claims.tenantId, permissions: [...(claims.permissions ?? ALL_PERMISSIONS)] })
+    .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+    .setSubject(claims.subject ?? "test-caller")
+    .setIssuer(claims.issuer ?? TEST_JWT_ISSUER)
+    .setAudience(claims.audience ?? TEST_JWT_AUDIENCE)
+    .setIssuedAt(now)
+    .setJti(randomBytes(8).toString("hex"))
+    .setExpirationTime(now + (claims.expiresInSeconds ?? 300));
+  if (claims.notBeforeSeconds !== undefined) jwt.setNotBefore(now + claims.notBeforeSeconds);
+  const secret = claims.secret ?? TEST_JWT_SECRET;
+  return jwt.sign(typeof secret === "string" ? new TextEncoder().encode(secret) : secret);
+}
+
+/** Sends `authorization: Bearer <token>` on every call. */
+export function bearer(token: string): Interceptor {
+  return (next) => (req) => {
+    req.header.set("authorization", `Bearer ${token}`);
+    return next(req);
+  };
+}
+
+/** A client that authenticates with `token` (AUTH_MODE=jwt); `extra` adds e.g. a tenantHeader. */
+export function clientWithToken<S extends DescService>(
+  service: S,
+  baseUrl: string,
+  token: string | undefined,
+  protocol: Protocol = "grpc",
+  extra: Interceptor[] = [],
+): Client<S> {
+  return createClient(service, transportFor(baseUrl, protocol, [...(token === undefined ? [] : [bearer(token)]), ...extra]));
 }
 
 export function clientFor<S extends DescService>(service: S, baseUrl: string, tenantId: string | undefined, protocol: Protocol = "grpc"): Client<S> {

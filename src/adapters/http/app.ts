@@ -1,27 +1,38 @@
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { AppContext } from "../../context.js";
+import { createAccessControl } from "../auth/access-control.js";
+import { createAuditInterceptor } from "../rpc/audit.js";
+import { createAccessInterceptors } from "../rpc/auth-interceptor.js";
 import { createLoggingInterceptor } from "../rpc/logging.js";
 import { routes } from "../rpc/routes.js";
-import { createHeaderTenantInterceptor } from "../rpc/tenant-context.js";
 import { createValidationInterceptor } from "../rpc/validation.js";
 import { serveHealth } from "./health-routes.js";
 import { sendJson, type AnyRequest, type AnyResponse } from "./json.js";
 import type { RequestHandler } from "./one-port-server.js";
+import { createMetaWebhookHandler } from "./webhook-routes.js";
 
 /** Request bodies above this are refused before they are read whole (Connect's own limit). */
 export const MAX_RPC_BODY_BYTES = 4 * 1024 * 1024;
 
 /**
  * The whole HTTP surface of the port: Connect, gRPC and gRPC-Web for every
- * service, and the plain routes (health) for everything else.
+ * service, and the plain routes (Meta webhooks, health) for everything else.
  */
 export function createHttpHandler(app: AppContext, state: { serving: () => boolean }): RequestHandler {
+  const metaWebhook = createMetaWebhookHandler(app);
   const fallback = (req: AnyRequest, res: AnyResponse) => {
-    serveHealth(req, res, {
-      serving: state.serving,
-      pingDatabase: () => app.database.ping(),
-      databaseKind: app.database.kind,
-    })
+    // Webhooks first: they are the hot path of the plain routes.
+    metaWebhook(req, res)
+      .then(
+        (served) =>
+          served ||
+          serveHealth(req, res, {
+            serving: state.serving,
+            pingDatabase: () => app.database.ping(),
+            databaseKind: app.database.kind,
+            natsState: () => app.nats?.state ?? "disabled",
+          }),
+      )
       .then((served) => {
         if (!served) sendJson(res, 404, { code: "not_found", message: `no route for ${req.method} ${req.url?.split("?")[0]}` });
       })
@@ -31,11 +42,21 @@ export function createHttpHandler(app: AppContext, state: { serving: () => boole
       });
   };
 
+  // Built once: it holds the JWKS cache, the IAM answer cache and the rate buckets.
+  // The plain routes (health, webhooks) are public and never pass through it.
+  const access = createAccessControl(app.config, app.logger);
+
   return connectNodeAdapter({
     routes: routes(app),
     // Order matters: logging sees every outcome (including refusals by the
-    // interceptors after it) and is the one place errors are normalised.
-    interceptors: [createLoggingInterceptor(app.logger), createHeaderTenantInterceptor(), createValidationInterceptor()],
+    // interceptors after it) and is the one place errors are normalised; audit
+    // sees access refusals; access control runs before validation and handlers.
+    interceptors: [
+      createLoggingInterceptor(app.logger),
+      createAuditInterceptor(app.logger),
+      ...createAccessInterceptors(access, app.logger),
+      createValidationInterceptor(),
+    ],
     readMaxBytes: MAX_RPC_BODY_BYTES,
     fallback,
   });

@@ -7,7 +7,12 @@ export interface HealthProbes {
   /** Throws when the database cannot answer a trivial query. */
   pingDatabase: () => Promise<void>;
   databaseKind: "postgres" | "pglite";
+  /** The NATS connection's state; absent or "disabled" when NATS_URL is not set. */
+  natsState?: () => NatsHealthState;
 }
+
+/** What `/health/nats` reports on: the connection's state (see adapters/nats/connection.ts), or "disabled". */
+export type NatsHealthState = "disabled" | "connecting" | "connected" | "reconnecting" | "closed";
 
 const DB_PING_TIMEOUT_MS = 2_000;
 
@@ -32,6 +37,14 @@ export async function serveHealth(req: AnyRequest, res: AnyResponse, probes: Hea
         // The reason goes to the logs of whoever watches the database, not to an unauthenticated caller.
         sendJson(res, 503, { status: "unavailable", database: probes.databaseKind });
       }
+      return true;
+    }
+    case "/health/nats": {
+      const state = probes.natsState?.() ?? "disabled";
+      // No NATS_URL is a supported mode (events wait in the outbox), not a failure.
+      if (state === "disabled") sendJson(res, 200, { status: "disabled" });
+      else if (state === "connected") sendJson(res, 200, { status: "ok" });
+      else sendJson(res, 503, { status: "unavailable", state });
       return true;
     }
     default:

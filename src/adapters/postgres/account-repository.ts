@@ -169,7 +169,7 @@ export class PostgresAccountRepository implements AccountRepository {
       const sealed = row.credentials[name];
       if (sealed === undefined) continue;
       try {
-        out[name] = this.#box.open(sealed, associatedData(id, name));
+        out[name] = this.#box.open(sealed, credentialAssociatedData(id, name));
       } catch (cause) {
         throw new DomainError("internal", "CREDENTIALS_UNREADABLE", "stored credentials could not be decrypted", { cause });
       }
@@ -220,13 +220,18 @@ export class PostgresAccountRepository implements AccountRepository {
       const value = credentials[name];
       // Undefined or empty means "not given" (proto3 strings have no null).
       if (value === undefined || value === "") continue;
-      sealed[name] = this.#box.seal(value, associatedData(accountId, name));
+      sealed[name] = this.#box.seal(value, credentialAssociatedData(accountId, name));
     }
     return sealed;
   }
 }
 
-function associatedData(accountId: string, name: CredentialName): string {
+/**
+ * What a credential's ciphertext is bound to: it opens only for this account
+ * and this credential name (see SecretBox). Shared by every reader of sealed
+ * credentials.
+ */
+export function credentialAssociatedData(accountId: string, name: CredentialName): string {
   return `account:${accountId}:${name}`;
 }
 

@@ -1,15 +1,10 @@
 import { Code, ConnectError, createContextKey, type HandlerContext, type Interceptor } from "@connectrpc/connect";
 import { validateTenantId } from "../../domain/tenant.js";
+import { PUBLIC_SERVICES } from "../auth/permissions.js";
 
 /** The tenant an RPC acts for, set by the tenant interceptor before any handler runs. */
 export const tenantKey = createContextKey<string | undefined>(undefined, { description: "tenant id" });
 
-/** Services that belong to the server, not to a tenant. */
-const TENANTLESS_SERVICES = new Set([
-  "grpc.health.v1.Health",
-  "grpc.reflection.v1.ServerReflection",
-  "grpc.reflection.v1alpha.ServerReflection",
-]);
 
 export const TENANT_HEADER = "x-tenant-id";
 
@@ -20,7 +15,7 @@ export const TENANT_HEADER = "x-tenant-id";
  */
 export function createHeaderTenantInterceptor(): Interceptor {
   return (next) => async (req) => {
-    if (TENANTLESS_SERVICES.has(req.service.typeName)) return next(req);
+    if (PUBLIC_SERVICES.has(req.service.typeName)) return next(req);
     const raw = req.header.get(TENANT_HEADER);
     if (raw === null || raw === "") {
       throw new ConnectError(`missing ${TENANT_HEADER} header (AUTH_MODE=none)`, Code.Unauthenticated);

@@ -104,11 +104,50 @@ export const webhookInbox = control.table(
     signatureValid: boolean("signature_valid").notNull(),
     /** `pending`, `processed`, `failed`, `unroutable`, `malformed`. */
     status: text("status").notNull().default("pending"),
+    /** Processing attempts started (counted when claimed, so a crash counts too). */
     attempts: integer("attempts").notNull().default(0),
+    /** The inbox worker holding the lease, while one does. */
+    lockedBy: text("locked_by"),
+    /**
+     * A pending row is claimable when this is null or past: the lease of the
+     * worker that claimed it, or the earliest retry after a failed attempt.
+     */
+    lockedUntil: timestamptz("locked_until"),
     processedAt: timestamptz("processed_at"),
     error: text("error"),
   },
   (t) => [index("webhook_inbox_status_received_at_idx").on(t.status, t.receivedAt)],
+);
+
+/**
+ * Parts of webhook deliveries that no live account claims (a phone number id
+ * or WABA id we do not serve): kept for operators, never retried — a retry
+ * would not find an account either.
+ */
+export const webhookUnroutable = control.table(
+  "webhook_unroutable",
+  {
+    id: uuid("id").primaryKey(),
+    /** The delivery it came in (control.webhook_inbox.id). */
+    inboxId: uuid("inbox_id")
+      .notNull()
+      .references(() => webhookInbox.id),
+    provider: text("provider").notNull(),
+    /** Meta's webhook field, e.g. `messages`. */
+    field: text("field").notNull(),
+    phoneNumberId: text("phone_number_id").notNull().default(""),
+    wabaId: text("waba_id").notNull().default(""),
+    /** Messages and statuses it carried, for a quick look. */
+    messageCount: integer("message_count").notNull().default(0),
+    statusCount: integer("status_count").notNull().default(0),
+    /** The change's `value` verbatim. */
+    payload: jsonb("payload").$type<unknown>().notNull(),
+    createdAt: timestamptz("created_at").notNull().defaultNow(),
+  },
+  (t) => [
+    index("webhook_unroutable_created_at_idx").on(t.createdAt),
+    index("webhook_unroutable_phone_number_id_idx").on(t.phoneNumberId),
+  ],
 );
 
 /** Background work (sends, retries, scheduled jobs), claimed with FOR UPDATE SKIP LOCKED. */

@@ -1,10 +1,14 @@
-export { accounts, bytea, control, jobs, outbox, tenants, webhookInbox } from "./control.js";
+export { accounts, bytea, control, jobs, outbox, tenants, webhookInbox, webhookUnroutable } from "./control.js";
 export {
   contacts,
+  CONVERSATION_STATUSES,
   conversations,
+  type ConversationStatusName,
   MESSAGE_DIRECTIONS,
   MESSAGE_STATUSES,
   messages,
+  pendingStatuses,
+  providerUpdates,
   type MessageDirection,
   type MessageStatus,
 } from "./tenant.js";

@@ -13,7 +13,7 @@
  * tenant schema.
  */
 import { sql } from "drizzle-orm";
-import { boolean, check, index, jsonb, pgTable, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import { boolean, check, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
 
 const timestamptz = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
 
@@ -29,14 +29,24 @@ export const contacts = pgTable("contacts", {
   waId: text("wa_id").notNull().unique("contacts_wa_id_key"),
   phoneE164: text("phone_e164"),
   profileName: text("profile_name"),
-  /** Business-scoped user id, when Meta provides one instead of a number. */
+  /** Business-scoped user id ("BSUID", Meta `user_id`, e.g. `US.13491208655302741918`), once Meta sends one. */
   bsuid: text("bsuid"),
+  /** Parent business-scoped user id (Meta `parent_user_id`, `US.ENT.…`). */
+  parentBsuid: text("parent_bsuid"),
+  /** WhatsApp username (Meta `profile.username`), when the user has one. */
+  username: text("username"),
+  /** Meta `identity_key_hash`, sent only when the identity-change check is enabled. */
+  identityKeyHash: text("identity_key_hash"),
   optedOut: boolean("opted_out").notNull().default(false),
   firstSeenTime: timestamptz("first_seen_time").notNull().defaultNow(),
   lastSeenTime: timestamptz("last_seen_time").notNull().defaultNow(),
   createTime: timestamptz("create_time").notNull().defaultNow(),
   updateTime: timestamptz("update_time").notNull().defaultNow(),
 });
+
+/** Conversation states (ConversationStatus); only `closed` ends one — the next inbound message opens another. */
+export const CONVERSATION_STATUSES = ["active", "escalated", "closed"] as const;
+export type ConversationStatusName = (typeof CONVERSATION_STATUSES)[number];
 
 export const conversations = pgTable(
   "conversations",
@@ -47,14 +57,19 @@ export const conversations = pgTable(
     contactId: uuid("contact_id")
       .notNull()
       .references(() => contacts.id),
-    status: text("status").notNull().default("open"),
+    status: text("status").$type<ConversationStatusName>().notNull().default("active"),
+    /** How it started: `inbound`, `post_call`, `manual`. */
     source: text("source"),
     context: text("context"),
     summary: text("summary"),
     externalRefs: jsonb("external_refs").$type<Record<string, string>>().notNull().default({}),
     metadata: jsonb("metadata").$type<Record<string, string>>().notNull().default({}),
+    /** When the contact last wrote: the 24-hour customer-service window runs from here. */
     lastInboundTime: timestamptz("last_inbound_time"),
     lastOutboundTime: timestamptz("last_outbound_time"),
+    messageCount: integer("message_count").notNull().default(0),
+    inboundMessageCount: integer("inbound_message_count").notNull().default(0),
+    outboundMessageCount: integer("outbound_message_count").notNull().default(0),
     createTime: timestamptz("create_time").notNull().defaultNow(),
     updateTime: timestamptz("update_time").notNull().defaultNow(),
     closeTime: timestamptz("close_time"),
@@ -62,6 +77,12 @@ export const conversations = pgTable(
   (t) => [
     index("conversations_account_contact_idx").on(t.accountId, t.contactId),
     index("conversations_account_update_time_idx").on(t.accountId, t.updateTime),
+    // At most one open conversation per (account, contact): concurrent first
+    // messages (two replicas, two deliveries) cannot open two.
+    uniqueIndex("conversations_one_open_per_contact_key")
+      .on(t.accountId, t.contactId)
+      .where(sql`${t.status} <> 'closed'`),
+    check("conversations_status_check", sql`${t.status} in ('active', 'escalated', 'closed')`),
   ],
 );
 
@@ -80,9 +101,16 @@ export const messages = pgTable(
     /** The provider's message id (Meta wamid, Twilio SID); unknown until the send is accepted. */
     wamid: text("wamid"),
     status: text("status").$type<MessageStatus>().notNull(),
+    /** Outbound: what was sent. Inbound: the normalised InboundMessage (see adapters/postgres/inbound-store.ts). */
     content: jsonb("content").$type<unknown>().notNull().default({}),
+    /** Inbound: the provider's message object verbatim, kept when normalisation does not cover it (unsupported types). */
+    raw: jsonb("raw").$type<unknown>(),
     errorCode: text("error_code"),
     errorTitle: text("error_title"),
+    /** Provider's longer explanation (Meta `error_data.details`). */
+    errorDetails: text("error_details"),
+    /** Outbound: pricing as last reported with a status (Meta `pricing`). */
+    pricing: jsonb("pricing").$type<Record<string, unknown>>(),
     metadata: jsonb("metadata").$type<Record<string, string>>().notNull().default({}),
     idempotencyKey: text("idempotency_key"),
     createTime: timestamptz("create_time").notNull().defaultNow(),
@@ -102,5 +130,67 @@ export const messages = pgTable(
       "messages_status_check",
       sql`${t.status} in ('queued', 'sending', 'sent', 'delivered', 'read', 'failed', 'received')`,
     ),
+  ],
+);
+
+/**
+ * Statuses that arrived before their message was known (the webhook can beat
+ * the Graph API response that tells the sender the wamid). Kept here, never
+ * dropped, and applied in arrival order when the sending work records the
+ * wamid (applyPendingStatuses).
+ */
+export const pendingStatuses = pgTable(
+  "pending_statuses",
+  {
+    id: uuid("id").primaryKey(),
+    wamid: text("wamid").notNull(),
+    /** The provider's status as sent (`sent`, `delivered`, `read`, `failed`, `played`). */
+    providerStatus: text("provider_status").notNull(),
+    /** When the provider says it happened. */
+    statusTime: timestamptz("status_time").notNull(),
+    /** The normalised StatusUpdate, ready to apply. */
+    update: jsonb("update").$type<unknown>().notNull(),
+    /** The provider's status object verbatim. */
+    raw: jsonb("raw").$type<unknown>().notNull(),
+    receivedTime: timestamptz("received_time").notNull().defaultNow(),
+  },
+  (t) => [
+    // Meta repeats deliveries: one row per (wamid, status) is all that can matter.
+    uniqueIndex("pending_statuses_wamid_status_key").on(t.wamid, t.providerStatus),
+    index("pending_statuses_received_time_idx").on(t.receivedTime),
+  ],
+);
+
+/**
+ * Management webhooks (template status/quality/category, account updates,
+ * phone number quality, user preferences, account-level errors…) recorded
+ * for the template and account work; nothing here emits events yet.
+ */
+export const providerUpdates = pgTable(
+  "provider_updates",
+  {
+    id: uuid("id").primaryKey(),
+    /** control.accounts.id, when the update names one number of the tenant. */
+    accountId: uuid("account_id"),
+    provider: text("provider").notNull(),
+    wabaId: text("waba_id").notNull().default(""),
+    phoneNumberId: text("phone_number_id").notNull().default(""),
+    /** Meta's webhook field, e.g. `message_template_status_update`, `account_update`. */
+    field: text("field").notNull(),
+    /** The update's `event`, when it has one (`APPROVED`, `ACCOUNT_RESTRICTION`…). */
+    event: text("event"),
+    /** The typed reading of the update (domain/inbound.ts ProviderUpdate). */
+    details: jsonb("details").$type<unknown>().notNull().default({}),
+    /** The change's `value` verbatim. */
+    payload: jsonb("payload").$type<unknown>().notNull(),
+    /** When the provider says it happened (Meta `entry[].time`). */
+    occurredTime: timestamptz("occurred_time"),
+    receivedTime: timestamptz("received_time").notNull().defaultNow(),
+    /** sha256 of field, time and payload: a repeated delivery is recorded once. */
+    dedupeKey: text("dedupe_key").notNull(),
+  },
+  (t) => [
+    uniqueIndex("provider_updates_dedupe_key").on(t.dedupeKey),
+    index("provider_updates_field_received_time_idx").on(t.field, t.receivedTime),
   ],
 );

@@ -1,0 +1,348 @@
+/**
+ * The InboundStore port over one PostgreSQL transaction: routing through
+ * control.accounts, the tenant's contacts/conversations/messages (reached
+ * through SET LOCAL search_path, one tenant at a time), pending statuses,
+ * provider updates, and the outbox — all committed together.
+ */
+import { createHash } from "node:crypto";
+
+import { and, asc, eq, getTableColumns, isNull, ne, sql } from "drizzle-orm";
+import { v7 as uuidv7 } from "uuid";
+
+import type { Provider } from "../../domain/account.js";
+import type { ContactProfile, ManagementChange, MessagingChange, StatusUpdate } from "../../domain/inbound.js";
+import { waIdToE164 } from "../../domain/inbound.js";
+import type { AccountRef, ContactSnapshot, ConversationSnapshot, InboundEvent, OutboundMessageSnapshot } from "../../domain/inbound-events.js";
+import type { MessageStatus } from "../../domain/message-status.js";
+import { applyPendingStatuses as applyPendingStatusesUseCase } from "../../app/apply-message-status.js";
+import type { InboundStore, NewInboundMessage, StatusChange, TenantInboundStore } from "../../ports/inbound-store.js";
+import { toOutboxEvent } from "../events/inbound-events-pb.js";
+import type { Database } from "./database.js";
+import { accountFromRow, contactFromRow, conversationFromRow, displayTextOf, inboundContent, statusUpdateFromJson } from "./inbound-rows.js";
+import { appendToOutbox } from "./outbox.js";
+import { accounts, webhookUnroutable } from "./schema/control.js";
+import { contacts, conversations, messages, pendingStatuses, providerUpdates } from "./schema/tenant.js";
+import { setTenantSearchPath, tenantSchemaName } from "./tenant-scope.js";
+
+/** Advisory lock class for status work on one wamid ("wa" + 3; the migrator uses 1 and 2). */
+const WAMID_LOCK_CLASS = 0x7761_0003;
+
+const ACCOUNT_REF_COLUMNS = {
+  id: accounts.id,
+  tenantId: accounts.tenantId,
+  provider: accounts.provider,
+  phoneNumberId: accounts.phoneNumberId,
+  wabaId: accounts.wabaId,
+  businessId: accounts.businessId,
+  displayPhoneNumber: accounts.displayPhoneNumber,
+};
+
+export interface InboundStoreOptions {
+  /** The inbox row being processed (unroutable parts point back to it). */
+  inboxId: string;
+  newId: () => string;
+}
+
+export class PostgresInboundStore implements InboundStore {
+  readonly #tx: Database;
+  readonly #options: InboundStoreOptions;
+
+  /** `tx` must be a transaction: inTenant changes its search_path for the rest of it. */
+  constructor(tx: Database, options: InboundStoreOptions) {
+    this.#tx = tx;
+    this.#options = options;
+  }
+
+  async accountByPhoneNumberId(provider: Provider, phoneNumberId: string): Promise<AccountRef | undefined> {
+    const [row] = await this.#tx
+      .select(ACCOUNT_REF_COLUMNS)
+      .from(accounts)
+      .where(and(eq(accounts.provider, provider), eq(accounts.phoneNumberId, phoneNumberId), isNull(accounts.deleteTime)))
+      .limit(1);
+    return row && accountFromRow(row);
+  }
+
+  async accountsByWabaId(provider: Provider, wabaId: string): Promise<AccountRef[]> {
+    const rows = await this.#tx
+      .select(ACCOUNT_REF_COLUMNS)
+      .from(accounts)
+      .where(and(eq(accounts.provider, provider), eq(accounts.wabaId, wabaId), isNull(accounts.deleteTime)))
+      .orderBy(asc(accounts.createTime), asc(accounts.id));
+    return rows.map(accountFromRow);
+  }
+
+  async recordUnroutable(change: MessagingChange | ManagementChange): Promise<void> {
+    await this.#tx.insert(webhookUnroutable).values({
+      id: this.#options.newId(),
+      inboxId: this.#options.inboxId,
+      provider: change.provider,
+      field: change.kind === "messaging" ? "messages" : change.field,
+      phoneNumberId: change.phoneNumberId ?? "",
+      wabaId: change.wabaId,
+      messageCount: change.kind === "messaging" ? change.messages.length : 0,
+      statusCount: change.kind === "messaging" ? change.statuses.length : 0,
+      payload: change.raw ?? null,
+    });
+  }
+
+  async inTenant<T>(tenantId: string, work: (tenant: TenantInboundStore) => Promise<T>): Promise<T> {
+    await setTenantSearchPath(this.#tx, tenantSchemaName(tenantId));
+    return work(new PostgresTenantInboundStore(this.#tx, this.#options.newId));
+  }
+}
+
+/** One tenant's tables; the transaction's search_path points at its schema. */
+export class PostgresTenantInboundStore implements TenantInboundStore {
+  readonly #tx: Database;
+  readonly #newId: () => string;
+
+  constructor(tx: Database, newId: () => string) {
+    this.#tx = tx;
+    this.#newId = newId;
+  }
+
+  async messageIdByWamid(wamid: string): Promise<string | undefined> {
+    const [row] = await this.#tx.select({ id: messages.id }).from(messages).where(eq(messages.wamid, wamid)).limit(1);
+    return row?.id;
+  }
+
+  async upsertContact(profile: ContactProfile, seenAt: Date): Promise<{ contact: ContactSnapshot; created: boolean }> {
+    const [row] = await this.#tx
+      .insert(contacts)
+      .values({
+        id: this.#newId(),
+        waId: profile.waId,
+        phoneE164: waIdToE164(profile.waId) || null,
+        profileName: profile.profileName ?? null,
+        bsuid: profile.userId ?? null,
+        parentBsuid: profile.parentUserId ?? null,
+        username: profile.username ?? null,
+        identityKeyHash: profile.identityKeyHash ?? null,
+        firstSeenTime: seenAt,
+        lastSeenTime: seenAt,
+      })
+      .onConflictDoUpdate({
+        target: contacts.waId,
+        set: {
+          // The profile name of the latest message wins; an older message
+          // processed late only fills a name that is missing.
+          profileName: sql`case when excluded.last_seen_time >= contacts.last_seen_time
+            then coalesce(excluded.profile_name, contacts.profile_name)
+            else coalesce(contacts.profile_name, excluded.profile_name) end`,
+          phoneE164: sql`coalesce(contacts.phone_e164, excluded.phone_e164)`,
+          bsuid: sql`coalesce(excluded.bsuid, contacts.bsuid)`,
+          parentBsuid: sql`coalesce(excluded.parent_bsuid, contacts.parent_bsuid)`,
+          username: sql`coalesce(excluded.username, contacts.username)`,
+          identityKeyHash: sql`coalesce(excluded.identity_key_hash, contacts.identity_key_hash)`,
+          firstSeenTime: sql`least(contacts.first_seen_time, excluded.first_seen_time)`,
+          lastSeenTime: sql`greatest(contacts.last_seen_time, excluded.last_seen_time)`,
+          updateTime: sql`now()`,
+        },
+      })
+      // xmax is 0 only on a row version this statement inserted: the one way
+      // to tell an insert from a conflict-update in a single round trip.
+      .returning({ ...getTableColumns(contacts), inserted: sql<boolean>`(xmax = 0)` });
+    if (!row) throw new Error("contact upsert returned no row");
+    const { inserted, ...contact } = row;
+    return { contact: contactFromRow(contact), created: inserted };
+  }
+
+  async findOrOpenConversation(accountId: string, contactId: string, at: Date): Promise<{ conversation: ConversationSnapshot; opened: boolean }> {
+    const open = () =>
+      this.#tx
+        .select()
+        .from(conversations)
+        .where(and(eq(conversations.accountId, accountId), eq(conversations.contactId, contactId), ne(conversations.status, "closed")))
+        .limit(1);
+    const [existing] = await open();
+    if (existing) return { conversation: conversationFromRow(existing), opened: false };
+    const [inserted] = await this.#tx
+      .insert(conversations)
+      .values({ id: this.#newId(), accountId, contactId, status: "active", source: "inbound", createTime: at, updateTime: at })
+      .onConflictDoNothing({ target: [conversations.accountId, conversations.contactId], where: sql`status <> 'closed'` })
+      .returning();
+    if (inserted) return { conversation: conversationFromRow(inserted), opened: true };
+    // A concurrent transaction opened it first (we waited for its commit).
+    const [winner] = await open();
+    if (!winner) throw new Error(`no open conversation for contact ${contactId} after a conflicting insert`);
+    return { conversation: conversationFromRow(winner), opened: false };
+  }
+
+  async insertInboundMessage(input: NewInboundMessage): Promise<boolean> {
+    const inserted = await this.#tx
+      .insert(messages)
+      .values({
+        id: input.id,
+        accountId: input.accountId,
+        conversationId: input.conversationId,
+        contactId: input.contactId,
+        direction: "inbound",
+        type: input.message.type,
+        wamid: input.message.wamid,
+        status: "received",
+        content: inboundContent(input.message),
+        raw: input.message.raw ?? null,
+      })
+      .onConflictDoNothing({ target: messages.wamid })
+      .returning({ id: messages.id });
+    return inserted.length > 0;
+  }
+
+  async countInboundMessage(conversationId: string, windowFrom: Date | undefined): Promise<ConversationSnapshot> {
+    const [row] = await this.#tx
+      .update(conversations)
+      .set({
+        messageCount: sql`${conversations.messageCount} + 1`,
+        inboundMessageCount: sql`${conversations.inboundMessageCount} + 1`,
+        // Messages can be processed out of order: the window only moves forward.
+        ...(windowFrom ? { lastInboundTime: sql`greatest(${conversations.lastInboundTime}, ${windowFrom.toISOString()}::timestamptz)` } : {}),
+        updateTime: sql`now()`,
+      })
+      .where(eq(conversations.id, conversationId))
+      .returning();
+    if (!row) throw new Error(`conversation ${conversationId} vanished`);
+    return conversationFromRow(row);
+  }
+
+  async lockWamid(wamid: string): Promise<void> {
+    await this.#tx.execute(sql`select pg_advisory_xact_lock(${WAMID_LOCK_CLASS}::integer, hashtext(${wamid}))`);
+  }
+
+  async lockMessageByWamid(wamid: string): Promise<OutboundMessageSnapshot | undefined> {
+    const [row] = await this.#tx
+      .select({
+        id: messages.id,
+        wamid: messages.wamid,
+        accountId: messages.accountId,
+        conversationId: messages.conversationId,
+        contactId: messages.contactId,
+        direction: messages.direction,
+        type: messages.type,
+        status: messages.status,
+        content: messages.content,
+        metadata: messages.metadata,
+        waId: contacts.waId,
+        phone: contacts.phoneE164,
+      })
+      .from(messages)
+      .innerJoin(contacts, eq(contacts.id, messages.contactId))
+      .where(eq(messages.wamid, wamid))
+      .limit(1)
+      .for("update", { of: messages });
+    if (!row) return undefined;
+    return {
+      id: row.id,
+      wamid: row.wamid ?? wamid,
+      accountId: row.accountId,
+      conversationId: row.conversationId ?? undefined,
+      contactId: row.contactId,
+      contactPhone: row.phone ?? waIdToE164(row.waId),
+      direction: row.direction,
+      type: row.type,
+      status: row.status as MessageStatus,
+      displayText: displayTextOf(row.content),
+      metadata: { ...row.metadata },
+    };
+  }
+
+  async updateMessageStatus(messageId: string, change: StatusChange): Promise<void> {
+    const at = sql`${change.at.toISOString()}::timestamptz`;
+    const timeColumn = {
+      sent: { sentTime: sql`coalesce(${messages.sentTime}, ${at})` },
+      delivered: { deliveredTime: sql`coalesce(${messages.deliveredTime}, ${at})` },
+      read: { readTime: sql`coalesce(${messages.readTime}, ${at})` },
+      failed: { failedTime: sql`coalesce(${messages.failedTime}, ${at})` },
+    }[change.reported];
+    await this.#tx
+      .update(messages)
+      .set({
+        ...timeColumn,
+        ...(change.status ? { status: change.status, updateTime: sql`now()` } : {}),
+        ...(change.error
+          ? { errorCode: String(change.error.code), errorTitle: change.error.title, errorDetails: change.error.details || null }
+          : {}),
+        // Meta reports pricing with `sent` and with one of delivered/read: keep the latest report.
+        ...(change.pricing ? { pricing: { ...change.pricing } } : {}),
+      })
+      .where(eq(messages.id, messageId));
+  }
+
+  async keepPendingStatus(update: StatusUpdate): Promise<boolean> {
+    const { raw, ...normalised } = update;
+    const inserted = await this.#tx
+      .insert(pendingStatuses)
+      .values({
+        id: this.#newId(),
+        wamid: update.wamid,
+        providerStatus: update.providerStatus,
+        statusTime: update.timestamp,
+        update: normalised,
+        raw: raw ?? null,
+      })
+      .onConflictDoNothing({ target: [pendingStatuses.wamid, pendingStatuses.providerStatus] })
+      .returning({ id: pendingStatuses.id });
+    return inserted.length > 0;
+  }
+
+  async takePendingStatuses(wamid: string): Promise<StatusUpdate[]> {
+    const rows = await this.#tx.delete(pendingStatuses).where(eq(pendingStatuses.wamid, wamid)).returning();
+    // Arrival order: received_time is the storing transaction's start, and
+    // UUIDv7 ids order the rows one transaction stored.
+    rows.sort((a, b) => a.receivedTime.getTime() - b.receivedTime.getTime() || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return rows.map((row) => statusUpdateFromJson(row.update, row.raw));
+  }
+
+  async recordProviderUpdate(update: ManagementChange, accountId: string | undefined): Promise<boolean> {
+    const inserted = await this.#tx
+      .insert(providerUpdates)
+      .values({
+        id: this.#newId(),
+        accountId: accountId ?? null,
+        provider: update.provider,
+        wabaId: update.wabaId,
+        phoneNumberId: update.phoneNumberId ?? "",
+        field: update.field,
+        event: update.event ?? null,
+        details: update.details,
+        payload: update.raw ?? null,
+        occurredTime: update.time ?? null,
+        dedupeKey: dedupeKey(update),
+      })
+      .onConflictDoNothing({ target: providerUpdates.dedupeKey })
+      .returning({ id: providerUpdates.id });
+    return inserted.length > 0;
+  }
+
+  async appendEvents(events: readonly InboundEvent[]): Promise<void> {
+    await appendToOutbox(this.#tx, events.map(toOutboxEvent));
+  }
+}
+
+/** The same update delivered again (Meta retries) hashes the same. */
+function dedupeKey(update: ManagementChange): string {
+  const identity = [update.provider, update.field, update.wabaId, update.phoneNumberId ?? "", update.time?.toISOString() ?? "", update.raw];
+  return createHash("sha256").update(JSON.stringify(identity)).digest("hex");
+}
+
+/**
+ * For the sending work: applies the statuses that arrived before `wamid` was
+ * known. Call it in the tenant transaction (withTenant) that records the
+ * wamid, after recording it; the same advisory lock as the webhook
+ * processing makes a status arriving meanwhile either see the message or be
+ * seen here. Writes the events to the outbox in that transaction and returns
+ * how many — notify the outbox wake-up after commit when it is not zero.
+ */
+export async function applyPendingStatuses(
+  tx: Database,
+  wamid: string,
+  deps: { newId?: () => string; now?: () => Date } = {},
+): Promise<number> {
+  const newId = deps.newId ?? (() => uuidv7());
+  const tenant = new PostgresTenantInboundStore(tx, newId);
+  const accountFor = async (accountId: string) => {
+    const [row] = await tx.select(ACCOUNT_REF_COLUMNS).from(accounts).where(eq(accounts.id, accountId)).limit(1);
+    return row && accountFromRow(row);
+  };
+  const events = await applyPendingStatusesUseCase(tenant, wamid, accountFor, { newId, now: deps.now ?? (() => new Date()) });
+  return events.length;
+}

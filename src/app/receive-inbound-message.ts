@@ -1,0 +1,79 @@
+import { opensServiceWindow, type ContactProfile, type InboundMessage, type MessagingChange } from "../domain/inbound.js";
+import type { AccountRef, InboundEvent } from "../domain/inbound-events.js";
+import type { TenantInboundStore } from "../ports/inbound-store.js";
+
+export interface InboundDeps {
+  newId: () => string;
+  now: () => Date;
+}
+
+export type ReceiveResult = { stored: true; events: InboundEvent[] } | { stored: false; events: [] };
+
+/**
+ * Stores one inbound message once per wamid: contact (created or refreshed),
+ * its open conversation (or a new one), the message, the conversation's
+ * counts and 24-hour window. Only a message actually inserted produces
+ * events — contact.created and conversation.opened when those are new, then
+ * message.received — so a repeated delivery changes nothing visible.
+ */
+export async function receiveInboundMessage(
+  tenant: TenantInboundStore,
+  account: AccountRef,
+  change: MessagingChange,
+  message: InboundMessage,
+  deps: InboundDeps,
+): Promise<ReceiveResult> {
+  // Checked first so a duplicate of a message whose conversation has since
+  // been closed does not open a new, empty conversation.
+  if ((await tenant.messageIdByWamid(message.wamid)) !== undefined) return { stored: false, events: [] };
+
+  const now = deps.now();
+  const { contact, created } = await tenant.upsertContact(senderProfile(change, message), message.timestamp);
+  const { conversation, opened } = await tenant.findOrOpenConversation(account.id, contact.id, now);
+  const normalised = await withResolvedReferences(tenant, { ...message, to: message.to || account.displayPhoneNumber });
+  const messageId = deps.newId();
+  const inserted = await tenant.insertInboundMessage({
+    id: messageId,
+    accountId: account.id,
+    conversationId: conversation.id,
+    contactId: contact.id,
+    message: normalised,
+  });
+  // Another transaction stored the same wamid between our check and insert:
+  // it reports the message; nothing here was new (the contact and the
+  // conversation were serialised behind that transaction too).
+  if (!inserted) return { stored: false, events: [] };
+
+  const counted = await tenant.countInboundMessage(conversation.id, opensServiceWindow(message) ? message.timestamp : undefined);
+  const header = (kind: InboundEvent["kind"]) => ({ kind, eventId: deps.newId(), account, occurredAt: now });
+  const events: InboundEvent[] = [];
+  if (created) events.push({ ...header("contact.created"), kind: "contact.created", contact, messageId, conversationId: conversation.id });
+  if (opened) events.push({ ...header("conversation.opened"), kind: "conversation.opened", conversation: counted, contact, messageId });
+  events.push({ ...header("message.received"), kind: "message.received", messageId, conversationId: conversation.id, message: normalised, contact });
+  return { stored: true, events };
+}
+
+/** The sender's profile from the change's contacts (matched by WhatsApp id, then by user id). */
+function senderProfile(change: MessagingChange, message: InboundMessage): ContactProfile {
+  const byWaId = change.contacts.find((c) => c.waId === message.waId);
+  if (byWaId) return byWaId;
+  const byUserId = message.fromUserId ? change.contacts.find((c) => c.userId === message.fromUserId) : undefined;
+  if (byUserId) return { ...byUserId, waId: message.waId };
+  return message.fromUserId ? { waId: message.waId, userId: message.fromUserId } : { waId: message.waId };
+}
+
+/** Fills the ids in this service of the message replied or reacted to, when it is stored here. */
+async function withResolvedReferences(tenant: TenantInboundStore, message: InboundMessage): Promise<InboundMessage> {
+  let resolved = message;
+  const repliedTo = message.context?.repliedToWamid;
+  if (message.context && repliedTo) {
+    const id = await tenant.messageIdByWamid(repliedTo);
+    if (id) resolved = { ...resolved, context: { ...message.context, repliedToMessageId: id } };
+  }
+  const content = message.content;
+  if (content?.kind === "reaction" && content.reaction.reactedToWamid !== "") {
+    const id = await tenant.messageIdByWamid(content.reaction.reactedToWamid);
+    if (id) resolved = { ...resolved, content: { kind: "reaction", reaction: { ...content.reaction, reactedToMessageId: id } } };
+  }
+  return resolved;
+}
