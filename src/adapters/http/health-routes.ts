@@ -1,5 +1,6 @@
 import type { AnyRequest, AnyResponse } from "./json.js";
 import { sendJson } from "./json.js";
+import { withTimeout } from "../shared/timeout.js";
 
 export interface HealthProbes {
   /** False once SIGTERM started the drain: load balancers stop sending traffic. */
@@ -52,14 +53,3 @@ export async function serveHealth(req: AnyRequest, res: AnyResponse, probes: Hea
   }
 }
 
-async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}

@@ -8,6 +8,7 @@
 import { connect, type NatsConnection, type Status } from "@nats-io/transport-node";
 
 import { Backoff, sleep } from "./backoff.js";
+import { withTimeout } from "../shared/timeout.js";
 
 export type NatsConnectionState = "connecting" | "connected" | "reconnecting" | "closed";
 
@@ -239,14 +240,3 @@ function abortedController(): AbortController {
   return controller;
 }
 
-async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}

@@ -15,6 +15,7 @@
  * same guarantee (see `inProcessLeaderLock`).
  */
 import postgres from "postgres";
+import { withTimeout } from "../shared/timeout.js";
 
 export interface LeaderLease {
   /** Aborts when the lock is known to be lost (its connection closed, a failed confirm, or release). */
@@ -178,14 +179,3 @@ export function inProcessLeaderLock(role: LeaderRole): LeaderLock {
 
 const inProcessHolders = new Map<LeaderRole, AbortController>();
 
-async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
