@@ -19,7 +19,7 @@ import type { InboundStore, NewInboundMessage, StatusChange, TenantInboundStore 
 import { toOutboxEvent } from "../events/inbound-events-pb.js";
 import type { Database } from "./database.js";
 import { accountFromRow, contactFromRow, conversationFromRow, displayTextOf, inboundContent, statusUpdateFromJson } from "./inbound-rows.js";
-import { appendToOutbox } from "./outbox.js";
+import { appendToOutbox, type OutboxEvent } from "./outbox.js";
 import { accounts, webhookUnroutable } from "./schema/control.js";
 import { contacts, conversations, messages, pendingStatuses, providerUpdates } from "./schema/tenant.js";
 import { setTenantSearchPath, tenantSchemaName } from "./tenant-scope.js";
@@ -41,6 +41,40 @@ export interface InboundStoreOptions {
   /** The inbox row being processed (unroutable parts point back to it). */
   inboxId: string;
   newId: () => string;
+  /**
+   * Shared by every delivery of one transaction when the worker applies
+   * several at once: routing answers, the tenant the search_path points at,
+   * and the events, written to the outbox by `flush` before the commit.
+   * Without it each call goes to the database at once.
+   */
+  batch?: TransactionBatch;
+}
+
+/**
+ * What the deliveries applied in ONE transaction share, to save round trips:
+ * each repeated account lookup, each `SET LOCAL search_path` to the tenant
+ * already in scope, and one outbox INSERT for all their events instead of
+ * one per change. Bound to that transaction: a rolled-back transaction takes
+ * its batch with it (nothing here outlives it).
+ */
+export class TransactionBatch {
+  readonly accountsByNumber = new Map<string, Promise<AccountRef | undefined>>();
+  readonly accountsByWaba = new Map<string, Promise<AccountRef[]>>();
+  /** The tenant schema the transaction's search_path points at. */
+  schema: string | undefined;
+  readonly #events: OutboxEvent[] = [];
+
+  /** Keeps events for the outbox, in order. */
+  add(events: readonly InboundEvent[]): void {
+    for (const event of events) this.#events.push(toOutboxEvent(event));
+  }
+
+  /** Writes the kept events to the outbox in one INSERT; call it last in the transaction. Returns how many. */
+  async flush(tx: Database): Promise<number> {
+    const events = this.#events.splice(0);
+    await appendToOutbox(tx, events);
+    return events.length;
+  }
 }
 
 export class PostgresInboundStore implements InboundStore {
@@ -53,7 +87,16 @@ export class PostgresInboundStore implements InboundStore {
     this.#options = options;
   }
 
-  async accountByPhoneNumberId(provider: Provider, phoneNumberId: string): Promise<AccountRef | undefined> {
+  accountByPhoneNumberId(provider: Provider, phoneNumberId: string): Promise<AccountRef | undefined> {
+    const batch = this.#options.batch;
+    if (!batch) return this.#accountByPhoneNumberId(provider, phoneNumberId);
+    const key = `${provider}\u0000${phoneNumberId}`;
+    let found = batch.accountsByNumber.get(key);
+    if (!found) batch.accountsByNumber.set(key, (found = this.#accountByPhoneNumberId(provider, phoneNumberId)));
+    return found;
+  }
+
+  async #accountByPhoneNumberId(provider: Provider, phoneNumberId: string): Promise<AccountRef | undefined> {
     const [row] = await this.#tx
       .select(ACCOUNT_REF_COLUMNS)
       .from(accounts)
@@ -62,7 +105,16 @@ export class PostgresInboundStore implements InboundStore {
     return row && accountFromRow(row);
   }
 
-  async accountsByWabaId(provider: Provider, wabaId: string): Promise<AccountRef[]> {
+  accountsByWabaId(provider: Provider, wabaId: string): Promise<AccountRef[]> {
+    const batch = this.#options.batch;
+    if (!batch) return this.#accountsByWabaId(provider, wabaId);
+    const key = `${provider}\u0000${wabaId}`;
+    let found = batch.accountsByWaba.get(key);
+    if (!found) batch.accountsByWaba.set(key, (found = this.#accountsByWabaId(provider, wabaId)));
+    return found;
+  }
+
+  async #accountsByWabaId(provider: Provider, wabaId: string): Promise<AccountRef[]> {
     const rows = await this.#tx
       .select(ACCOUNT_REF_COLUMNS)
       .from(accounts)
@@ -86,8 +138,13 @@ export class PostgresInboundStore implements InboundStore {
   }
 
   async inTenant<T>(tenantId: string, work: (tenant: TenantInboundStore) => Promise<T>): Promise<T> {
-    await setTenantSearchPath(this.#tx, tenantSchemaName(tenantId));
-    return work(new PostgresTenantInboundStore(this.#tx, this.#options.newId));
+    const schema = tenantSchemaName(tenantId);
+    const batch = this.#options.batch;
+    if (batch?.schema !== schema) {
+      await setTenantSearchPath(this.#tx, schema);
+      if (batch) batch.schema = schema;
+    }
+    return work(new PostgresTenantInboundStore(this.#tx, this.#options.newId, batch));
   }
 }
 
@@ -95,10 +152,13 @@ export class PostgresInboundStore implements InboundStore {
 export class PostgresTenantInboundStore implements TenantInboundStore {
   readonly #tx: Database;
   readonly #newId: () => string;
+  readonly #batch: TransactionBatch | undefined;
 
-  constructor(tx: Database, newId: () => string) {
+  /** With a `batch`, events wait in it for its `flush`; without, they are written at once. */
+  constructor(tx: Database, newId: () => string, batch?: TransactionBatch) {
     this.#tx = tx;
     this.#newId = newId;
+    this.#batch = batch;
   }
 
   async messageIdByWamid(wamid: string): Promise<string | undefined> {
@@ -314,7 +374,8 @@ export class PostgresTenantInboundStore implements TenantInboundStore {
   }
 
   async appendEvents(events: readonly InboundEvent[]): Promise<void> {
-    await appendToOutbox(this.#tx, events.map(toOutboxEvent));
+    if (this.#batch) this.#batch.add(events);
+    else await appendToOutbox(this.#tx, events.map(toOutboxEvent));
   }
 }
 

@@ -7,12 +7,12 @@
  *   read, and no live lease (locked_until null or past). The attempt is
  *   counted here, committed before any work, so a row that crashes its
  *   worker still reaches its attempt limit.
- * - process: one transaction per row that first locks the row and checks
- *   it is still pending and still ours, applies the delivery and
- *   marks it processed. A crash rolls everything back; the lease expires and
- *   the row is claimed again. While a worker holds the row lock nobody else
- *   can claim it, so a delivery is applied at most once even if its lease
- *   runs out mid-way.
+ * - process: one transaction per batch of claimed rows that first locks
+ *   them and keeps those still pending and still ours, applies their
+ *   deliveries one after another and marks them done. A crash rolls
+ *   everything back; the leases expire and the rows are claimed again. While
+ *   a worker holds a row lock nobody else can claim the row, so a delivery is
+ *   applied at most once even if its lease runs out mid-way.
  * - fail: after an error, in its own transaction: back to pending with a
  *   retry time in locked_until, or `failed` once the attempts are spent.
  */
@@ -27,6 +27,8 @@ export interface ClaimedRow {
   /** Attempts including this one. */
   attempts: number;
   receivedAt: Date;
+  /** The delivery's bytes, read by the claim so the worker can plan its batches before any transaction. */
+  body: Buffer;
 }
 
 export interface ClaimOptions {
@@ -41,7 +43,7 @@ export async function claimInboxRows(db: Database, options: ClaimOptions): Promi
     options.providers.map((p) => sql`${p}`),
     sql`, `,
   );
-  const rows = await queryRows<{ id: string; attempts: number; received_ms: string | number }>(
+  const rows = await queryRows<{ id: string; attempts: number; received_ms: string | number; body: Buffer }>(
     db,
     sql`
       update ${webhookInbox}
@@ -57,54 +59,57 @@ export async function claimInboxRows(db: Database, options: ClaimOptions): Promi
           order by received_at, id
           limit ${options.limit}
           for update skip locked)
-      returning id, attempts, extract(epoch from received_at) * 1000 as received_ms`,
+      returning id, attempts, extract(epoch from received_at) * 1000 as received_ms, body`,
   );
   return rows
-    .map((r) => ({ id: r.id, attempts: Number(r.attempts), receivedAt: new Date(Number(r.received_ms)) }))
+    .map((r) => ({ id: r.id, attempts: Number(r.attempts), receivedAt: new Date(Number(r.received_ms)), body: toBuffer(r.body) }))
     .sort((a, b) => a.receivedAt.getTime() - b.receivedAt.getTime() || (a.id < b.id ? -1 : 1));
 }
 
-export interface LockedRow {
-  provider: string;
-  body: Buffer;
-  receivedAt: Date;
-}
-
 /**
- * Inside the processing transaction: locks the row if it is still pending
- * and leased to `workerId`; undefined when another worker has it or it is
- * done already.
+ * Inside the processing transaction: locks the rows that are still pending
+ * and leased to `workerId` and returns their ids; rows another worker has
+ * taken or that are done already are left out.
  *
- * It waits for the row lock instead of skipping a locked row: another
- * replica's claim query briefly locks rows it then finds leased (PostgreSQL
- * locks before re-checking the condition), and skipping then would leave
- * our own claimed row untouched until its lease ran out. Claims never wait
- * (SKIP LOCKED), so this wait is short and cannot deadlock.
+ * It waits for row locks instead of skipping locked rows: another replica's
+ * claim query briefly locks rows it then finds leased (PostgreSQL locks
+ * before re-checking the condition), and skipping then would leave our own
+ * claimed rows untouched until their lease ran out. Claims never wait (SKIP
+ * LOCKED), so this wait is short and cannot deadlock; the rows are locked in
+ * id order all the same.
  */
-export async function lockClaimedRow(tx: Database, id: string, workerId: string): Promise<LockedRow | undefined> {
-  const [row] = await tx
-    .select({
-      provider: webhookInbox.provider,
-      body: webhookInbox.body,
-      receivedAt: webhookInbox.receivedAt,
-      status: webhookInbox.status,
-      lockedBy: webhookInbox.lockedBy,
-    })
-    .from(webhookInbox)
-    .where(eq(webhookInbox.id, id))
-    .for("update");
-  if (!row || row.status !== "pending" || row.lockedBy !== workerId) return undefined;
-  return { provider: row.provider, body: row.body, receivedAt: row.receivedAt };
+export async function lockClaimedRows(tx: Database, ids: readonly string[], workerId: string): Promise<Set<string>> {
+  if (ids.length === 0) return new Set();
+  const rows = await queryRows<{ id: string }>(
+    tx,
+    sql`
+      select id from ${webhookInbox}
+       where id in (${sql.join(
+         ids.map((id) => sql`${id}::uuid`),
+         sql`, `,
+       )})
+         and status = 'pending'
+         and locked_by = ${workerId}
+       order by id
+       for update`,
+  );
+  return new Set(rows.map((r) => String(r.id)));
 }
 
 export type FinalStatus = "processed" | "unroutable" | "malformed";
 
-/** In the processing transaction: the row is done. */
-export async function markInboxRow(tx: Database, id: string, status: FinalStatus, error?: string): Promise<void> {
-  await tx
-    .update(webhookInbox)
-    .set({ status, processedAt: sql`now()`, lockedBy: null, lockedUntil: null, error: error ?? null })
-    .where(eq(webhookInbox.id, id));
+/** In the processing transaction: these rows are done, in one statement. */
+export async function markInboxRows(tx: Database, done: readonly { id: string; status: FinalStatus; error?: string }[]): Promise<void> {
+  if (done.length === 0) return;
+  const values = sql.join(
+    done.map((d) => sql`(${d.id}::uuid, ${d.status}::text, ${d.error ?? null}::text)`),
+    sql`, `,
+  );
+  await tx.execute(sql`
+    update ${webhookInbox} as inbox
+       set status = done.status, processed_at = now(), locked_by = null, locked_until = null, error = done.error
+      from (values ${values}) as done (id, status, error)
+     where inbox.id = done.id`);
 }
 
 /**
@@ -132,4 +137,9 @@ export async function recordInboxFailure(
     .where(and(eq(webhookInbox.id, row.id), eq(webhookInbox.status, "pending"), eq(webhookInbox.lockedBy, options.workerId)))
     .returning({ status: webhookInbox.status });
   return updated ? (updated.status as "pending" | "failed") : undefined;
+}
+
+/** postgres.js returns bytea as a Buffer; PGlite as a Uint8Array. */
+function toBuffer(value: Buffer | Uint8Array): Buffer {
+  return Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
 }
