@@ -158,7 +158,8 @@ async function main(): Promise<void> {
   const nats = await startNatsServer();
   const database = await createTestDatabase("bench_pipeline");
   const child = fork(new URL(import.meta.url).pathname, ["--serve"], {
-    execArgv: ["--import", "tsx"],
+    // BENCH_CPU_PROF=<dir>: a V8 CPU profile of the service, written when it stops.
+    execArgv: ["--import", "tsx", ...(process.env.BENCH_CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [])],
     env: { ...process.env, BENCH_DATABASE_URL: database.url, BENCH_NATS_URL: nats.url },
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });

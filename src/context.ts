@@ -16,6 +16,9 @@ import { Wakeup } from "./adapters/shared/wakeup.js";
 import { openNatsConnection, type NatsLink } from "./adapters/nats/connection.js";
 import { InboxWriter, type InboxWriterOptions } from "./adapters/postgres/inbox-writer.js";
 import { WebhookCounters } from "./adapters/http/webhook-counters.js";
+import { DefaultProviderRegistry, type ProviderRegistryOptions } from "./adapters/providers/registry.js";
+import type { ProviderRegistry } from "./ports/whatsapp-provider.js";
+import type { SenderTuning } from "./adapters/postgres/start-sender-worker.js";
 
 /**
  * Every dependency, built once from the configuration. Handlers and use
@@ -37,6 +40,10 @@ export interface AppContext {
   inboxWakeup: Wakeup;
   /** Notified after events are committed to the outbox. */
   outboxWakeup: Wakeup;
+  /** Notified after send jobs are committed: the sender claims now instead of at its next poll. */
+  sendWakeup: Wakeup;
+  /** The provider (Meta Cloud API, sandbox…) that sends for an account. */
+  providers: ProviderRegistry;
   /** The NATS connection (reconnecting in the background); undefined without NATS_URL. */
   nats: NatsLink | undefined;
   /** Time-ordered ids (UUIDv7): index-friendly and sortable by creation. */
@@ -50,6 +57,10 @@ export interface ContextOverrides {
   now?: () => Date;
   /** Batch and queue bounds of the webhook inbox writer (bench/ tunes them). */
   inboxWriter?: Partial<InboxWriterOptions>;
+  /** Graph API timeout and sandbox status delays (tests shorten them). */
+  providers?: Pick<ProviderRegistryOptions, "graphTimeoutMs" | "sandbox">;
+  /** Sender worker tuning: retry delays, reconcile window, circuit settings (tests shorten them). */
+  sender?: SenderTuning;
 }
 
 export async function createAppContext(config: Config, logger: Logger, overrides: ContextOverrides = {}): Promise<AppContext> {
@@ -66,6 +77,14 @@ export async function createAppContext(config: Config, logger: Logger, overrides
   // Connects in the background: the service starts and serves without NATS (events wait in the outbox).
   const nats = config.natsUrl ? openNatsConnection({ servers: config.natsUrl, logger }) : undefined;
   const inboxWriter = InboxWriter.forDatabase(database.db, overrides.inboxWriter);
+  const inboxWakeup = new Wakeup();
+  const providers = new DefaultProviderRegistry({
+    db: database.db,
+    graphUrl: config.whatsappGraphUrl,
+    graphVersion: config.whatsappApiVersion,
+    inboxWakeup,
+    ...overrides.providers,
+  });
   return {
     config,
     logger,
@@ -75,14 +94,17 @@ export async function createAppContext(config: Config, logger: Logger, overrides
     health: new HealthStatus(),
     inboxWriter,
     webhookCounters: new WebhookCounters(),
-    inboxWakeup: new Wakeup(),
+    inboxWakeup,
     outboxWakeup: new Wakeup(),
+    sendWakeup: new Wakeup(),
+    providers,
     nats,
     newId: () => uuidv7(),
     now: overrides.now ?? (() => new Date()),
     async close() {
       // Deliveries already queued are committed (or fail) before the pool goes.
       await inboxWriter.close();
+      providers.close();
       await nats?.close();
       await database.close();
     },

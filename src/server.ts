@@ -4,6 +4,7 @@ import { createHttpHandler } from "./adapters/http/app.js";
 import { createOnePortServer } from "./adapters/http/one-port-server.js";
 import { startRelayWorker } from "./adapters/nats/relay-worker.js";
 import { startInboxWorker } from "./adapters/postgres/start-inbox-worker.js";
+import { startSenderWorker } from "./adapters/postgres/start-sender-worker.js";
 import type { Logger } from "./observability/logger.js";
 
 export interface RunningService {
@@ -28,6 +29,7 @@ export async function startService(config: Config, logger: Logger, overrides: Co
     throw error;
   }
   const inboxWorker = startInboxWorker(app);
+  const senderWorker = startSenderWorker(app, overrides.sender);
   const relayWorker = startRelayWorker(app);
   const reachableHost = address.host === "0.0.0.0" || address.host === "::" ? "127.0.0.1" : address.host;
   let stopping: Promise<void> | undefined;
@@ -41,6 +43,8 @@ export async function startService(config: Config, logger: Logger, overrides: Co
         app.health.shutdown();
         logger.info({ inFlight: server.inFlight() }, "draining");
         await server.close(config.shutdownGraceMs);
+        // Claimed sends go out and their results are recorded (events included).
+        await senderWorker?.stop();
         // The inbox worker finishes the deliveries it is applying; their events are then relayed.
         await inboxWorker?.stop();
         // After the requests (their events are committed), before NATS and the database close.

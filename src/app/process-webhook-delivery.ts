@@ -3,6 +3,7 @@ import type { AccountRef, InboundEvent } from "../domain/inbound-events.js";
 import type { InboundStore } from "../ports/inbound-store.js";
 import { applyStatusUpdate } from "./apply-message-status.js";
 import { receiveInboundMessage, type InboundDeps } from "./receive-inbound-message.js";
+import { independentOf, receiveInboundMessages, type InboundMessageItem } from "./receive-inbound-messages.js";
 
 /** What one delivery did; the worker logs it and adds it to its counters after commit. */
 export interface DeliveryOutcome {
@@ -59,6 +60,127 @@ export async function processWebhookDelivery(delivery: InboundDelivery, store: I
     else await processManagementChange(change, store, outcome);
   }
   return outcome;
+}
+
+/** One delivery of a batch, with the store for its part of the shared transaction. */
+export interface DeliveryInBatch {
+  delivery: InboundDelivery;
+  store: InboundStore;
+}
+
+/**
+ * Applies the deliveries of one transaction, in order, with the same outcome
+ * as `processWebhookDelivery` on each — but set-wise where it can: runs of
+ * deliveries that only carry inbound messages for one tenant, no two of
+ * them from one sender or with one wamid (see `independentOf`), are stored
+ * by one `receiveInboundMessages` call, a handful of statements for the
+ * whole run. Anything else (statuses, errors, management updates,
+ * unroutable changes, a second message of a sender) ends the run and goes
+ * one by one, so per-conversation order and every other rule hold.
+ * Outcomes are in delivery order.
+ */
+export async function processWebhookDeliveries(batch: readonly DeliveryInBatch[], deps: InboundDeps): Promise<DeliveryOutcome[]> {
+  const outcomes = batch.map(() => emptyOutcome());
+  let run: MessagesRun | undefined;
+  const flush = async () => {
+    if (run) await applyRun(run, outcomes, deps);
+    run = undefined;
+  };
+  for (const [index, { delivery, store }] of batch.entries()) {
+    const items = await messagesOnly(delivery, store);
+    if (!items || !canJoin(EMPTY_RUN, items)) {
+      await flush();
+      outcomes[index] = await processWebhookDelivery(delivery, store, deps);
+      continue;
+    }
+    const tenantId = items[0]?.account.tenantId;
+    if (run && (tenantId === undefined || tenantId === run.tenantId) && canJoin(run, items)) {
+      addToRun(run, index, delivery, items);
+    } else {
+      await flush();
+      run = { store, tenantId: tenantId ?? "", items: [], owners: [], waIds: new Set(), wamids: new Set(), deliveries: [] };
+      addToRun(run, index, delivery, items);
+    }
+  }
+  await flush();
+  return outcomes;
+}
+
+/** Deliveries stored together: their messages, which delivery each belongs to, and what they touch. */
+interface MessagesRun {
+  store: InboundStore;
+  tenantId: string;
+  items: InboundMessageItem[];
+  owners: number[];
+  waIds: Set<string>;
+  wamids: Set<string>;
+  /** Per delivery: its index, routed changes and unreadable items, for its outcome. */
+  deliveries: { index: number; changes: number; skipped: number }[];
+}
+
+/**
+ * The inbound messages of a delivery made only of routed messages changes
+ * (no statuses, no errors) of one tenant, with their accounts; undefined
+ * when it holds anything else. Routing answers are shared by the
+ * transaction, so asking here costs nothing later.
+ */
+async function messagesOnly(delivery: InboundDelivery, store: InboundStore): Promise<InboundMessageItem[] | undefined> {
+  const items: InboundMessageItem[] = [];
+  let tenantId: string | undefined;
+  for (const change of delivery.changes) {
+    if (change.kind !== "messaging" || change.statuses.length > 0 || change.errors.length > 0 || change.phoneNumberId === "") return undefined;
+    const account = await store.accountByPhoneNumberId(change.provider, change.phoneNumberId);
+    if (!account || (tenantId !== undefined && account.tenantId !== tenantId)) return undefined;
+    tenantId = account.tenantId;
+    for (const message of change.messages) items.push({ account, change, message });
+  }
+  return delivery.changes.length > 0 ? items : undefined;
+}
+
+/** Nothing yet: `canJoin(EMPTY_RUN, items)` tells whether a delivery's own messages are independent. */
+const EMPTY_RUN = { waIds: new Set<string>(), wamids: new Set<string>() };
+
+/** Whether the messages, added in order, stay independent of the run's and of each other's. */
+function canJoin(run: Pick<MessagesRun, "waIds" | "wamids">, items: readonly InboundMessageItem[]): boolean {
+  const waIds = new Set(run.waIds);
+  const wamids = new Set(run.wamids);
+  for (const { message } of items) {
+    if (!independentOf({ waIds, wamids }, message)) return false;
+    waIds.add(message.waId);
+    wamids.add(message.wamid);
+  }
+  return true;
+}
+
+function addToRun(run: MessagesRun, index: number, delivery: InboundDelivery, items: readonly InboundMessageItem[]): void {
+  for (const item of items) {
+    run.items.push(item);
+    run.owners.push(index);
+    run.waIds.add(item.message.waId);
+    run.wamids.add(item.message.wamid);
+  }
+  const skipped = delivery.changes.reduce((n, c) => n + (c.kind === "messaging" ? c.skipped.length : 0), 0);
+  run.deliveries.push({ index, changes: delivery.changes.length, skipped });
+}
+
+async function applyRun(run: MessagesRun, outcomes: DeliveryOutcome[], deps: InboundDeps): Promise<void> {
+  for (const { index, changes, skipped } of run.deliveries) {
+    outcomes[index]!.routedChanges += changes;
+    outcomes[index]!.skippedItems += skipped;
+  }
+  if (run.items.length === 0) return;
+  await run.store.inTenant(run.tenantId, async (tenant) => {
+    const results = await receiveInboundMessages(tenant, run.items, deps);
+    const events: InboundEvent[] = [];
+    results.forEach((result, i) => {
+      const outcome = outcomes[run.owners[i]!]!;
+      if (result.stored) outcome.messagesStored += 1;
+      else outcome.duplicateMessages += 1;
+      outcome.events += result.events.length;
+      events.push(...result.events);
+    });
+    await tenant.appendEvents(events);
+  });
 }
 
 async function processMessagingChange(change: MessagingChange, store: InboundStore, deps: InboundDeps, outcome: DeliveryOutcome): Promise<void> {

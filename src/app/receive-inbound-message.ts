@@ -54,7 +54,7 @@ export async function receiveInboundMessage(
 }
 
 /** The sender's profile from the change's contacts (matched by WhatsApp id, then by user id). */
-function senderProfile(change: MessagingChange, message: InboundMessage): ContactProfile {
+export function senderProfile(change: MessagingChange, message: InboundMessage): ContactProfile {
   const byWaId = change.contacts.find((c) => c.waId === message.waId);
   if (byWaId) return byWaId;
   const byUserId = message.fromUserId ? change.contacts.find((c) => c.userId === message.fromUserId) : undefined;
@@ -73,6 +73,30 @@ async function withResolvedReferences(tenant: TenantInboundStore, message: Inbou
   const content = message.content;
   if (content?.kind === "reaction" && content.reaction.reactedToWamid !== "") {
     const id = await tenant.messageIdByWamid(content.reaction.reactedToWamid);
+    if (id) resolved = { ...resolved, content: { kind: "reaction", reaction: { ...content.reaction, reactedToMessageId: id } } };
+  }
+  return resolved;
+}
+
+/** The wamids a message replies or reacts to. */
+export function referencedWamids(message: InboundMessage): string[] {
+  const wamids: string[] = [];
+  if (message.context?.repliedToWamid) wamids.push(message.context.repliedToWamid);
+  if (message.content?.kind === "reaction" && message.content.reaction.reactedToWamid !== "") wamids.push(message.content.reaction.reactedToWamid);
+  return wamids;
+}
+
+/** `withResolvedReferences` with the stored ids looked up already (wamid → message id). */
+export function withReferencesFrom(known: ReadonlyMap<string, string>, message: InboundMessage): InboundMessage {
+  let resolved = message;
+  const repliedTo = message.context?.repliedToWamid;
+  if (message.context && repliedTo) {
+    const id = known.get(repliedTo);
+    if (id) resolved = { ...resolved, context: { ...message.context, repliedToMessageId: id } };
+  }
+  const content = message.content;
+  if (content?.kind === "reaction" && content.reaction.reactedToWamid !== "") {
+    const id = known.get(content.reaction.reactedToWamid);
     if (id) resolved = { ...resolved, content: { kind: "reaction", reaction: { ...content.reaction, reactedToMessageId: id } } };
   }
   return resolved;

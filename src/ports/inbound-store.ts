@@ -77,6 +77,21 @@ export interface TenantInboundStore {
   takePendingStatuses(wamid: string): Promise<StatusUpdate[]>;
   /** Records a management update once (a repeated delivery is ignored); false when already recorded. */
   recordProviderUpdate(update: ManagementChange, accountId: string | undefined): Promise<boolean>;
+  // Set-wise forms of the above, one statement each, for `receiveInboundMessages`
+  // (the callers keep wa ids, wamids and so contacts and conversations distinct).
+  /** wamid → id of the stored messages among `wamids`. */
+  messageIdsByWamids(wamids: readonly string[]): Promise<Map<string, string>>;
+  /** `upsertContact` for contacts of distinct wa ids; results in input order. */
+  upsertContacts(inputs: readonly { profile: ContactProfile; seenAt: Date }[]): Promise<{ contact: ContactSnapshot; created: boolean }[]>;
+  /** `findOrOpenConversation` for distinct (account, contact) pairs; results in input order. */
+  findOrOpenConversations(
+    pairs: readonly { accountId: string; contactId: string }[],
+    at: Date,
+  ): Promise<{ conversation: ConversationSnapshot; opened: boolean }[]>;
+  /** `insertInboundMessage` for messages of distinct wamids; the ids of those inserted. */
+  insertInboundMessages(messages: readonly NewInboundMessage[]): Promise<Set<string>>;
+  /** `countInboundMessage` for distinct conversations; conversation id → the conversation after. */
+  countInboundMessages(counts: readonly { conversationId: string; windowFrom: Date | undefined }[]): Promise<Map<string, ConversationSnapshot>>;
   /** Writes the events to the outbox, in order, in this transaction. */
   appendEvents(events: readonly InboundEvent[]): Promise<void>;
 }

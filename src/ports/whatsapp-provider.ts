@@ -48,7 +48,14 @@ export interface ProviderError {
 
 export type SendOutcome =
   | { kind: "accepted"; providerMessageId: string }
-  | { kind: "rejected"; error: ProviderError };
+  | { kind: "rejected"; error: ProviderError }
+  /**
+   * The request may have reached the provider but no answer came (timeout
+   * after the request was written, connection reset mid-answer): it may
+   * have been accepted. Sending again could deliver it twice; the sender
+   * reconciles it from status webhooks instead (see sender-worker.ts).
+   */
+  | { kind: "unknown"; error: ProviderError };
 
 export interface WhatsAppProvider {
   send(account: ProviderAccount, message: OutboundSend, signal?: AbortSignal): Promise<SendOutcome>;

@@ -6,7 +6,7 @@
  */
 import { createHash } from "node:crypto";
 
-import { and, asc, eq, getTableColumns, isNull, ne, sql } from "drizzle-orm";
+import { and, asc, eq, getTableColumns, inArray, isNull, ne, sql } from "drizzle-orm";
 import { v7 as uuidv7 } from "uuid";
 
 import type { Provider } from "../../domain/account.js";
@@ -17,8 +17,8 @@ import type { MessageStatus } from "../../domain/message-status.js";
 import { applyPendingStatuses as applyPendingStatusesUseCase } from "../../app/apply-message-status.js";
 import type { InboundStore, NewInboundMessage, StatusChange, TenantInboundStore } from "../../ports/inbound-store.js";
 import { toOutboxEvent } from "../events/inbound-events-pb.js";
-import type { Database } from "./database.js";
-import { accountFromRow, contactFromRow, conversationFromRow, displayTextOf, inboundContent, statusUpdateFromJson } from "./inbound-rows.js";
+import { queryRows, type Database } from "./database.js";
+import { accountFromRow, conversationFromRow, displayTextOf, inboundContent, statusUpdateFromJson } from "./inbound-rows.js";
 import { appendToOutbox, type OutboxEvent } from "./outbox.js";
 import { accounts, webhookUnroutable } from "./schema/control.js";
 import { contacts, conversations, messages, pendingStatuses, providerUpdates } from "./schema/tenant.js";
@@ -167,44 +167,96 @@ export class PostgresTenantInboundStore implements TenantInboundStore {
   }
 
   async upsertContact(profile: ContactProfile, seenAt: Date): Promise<{ contact: ContactSnapshot; created: boolean }> {
-    const [row] = await this.#tx
-      .insert(contacts)
-      .values({
-        id: this.#newId(),
-        waId: profile.waId,
-        phoneE164: waIdToE164(profile.waId) || null,
-        profileName: profile.profileName ?? null,
-        bsuid: profile.userId ?? null,
-        parentBsuid: profile.parentUserId ?? null,
-        username: profile.username ?? null,
-        identityKeyHash: profile.identityKeyHash ?? null,
-        firstSeenTime: seenAt,
-        lastSeenTime: seenAt,
-      })
-      .onConflictDoUpdate({
-        target: contacts.waId,
-        set: {
-          // The profile name of the latest message wins; an older message
-          // processed late only fills a name that is missing.
-          profileName: sql`case when excluded.last_seen_time >= contacts.last_seen_time
+    const [upserted] = await this.upsertContacts([{ profile, seenAt }]);
+    if (!upserted) throw new Error("contact upsert returned no row");
+    return upserted;
+  }
+
+  async upsertContacts(inputs: readonly { profile: ContactProfile; seenAt: Date }[]): Promise<{ contact: ContactSnapshot; created: boolean }[]> {
+    if (inputs.length === 0) return [];
+    // Raw SQL naming only the columns set (the builder would spell out all
+    // ~30 for every row); times come back as epoch milliseconds, read alike
+    // by both drivers.
+    const values = sql.join(
+      // In wa id order, so two transactions lock the same contacts in the same order (no deadlock between them).
+      [...inputs].sort((a, b) => compare(a.profile.waId, b.profile.waId)).map(({ profile, seenAt }) => {
+        const at = seenAt.toISOString();
+        return sql`(${this.#newId()}::uuid, ${profile.waId}, ${waIdToE164(profile.waId) || null}, ${profile.profileName ?? null},
+          ${profile.userId ?? null}, ${profile.parentUserId ?? null}, ${profile.username ?? null}, ${profile.identityKeyHash ?? null},
+          ${at}::timestamptz, ${at}::timestamptz)`;
+      }),
+      sql`, `,
+    );
+    const rows = await queryRows<ContactReturned>(
+      this.#tx,
+      sql`insert into contacts as contacts (id, wa_id, phone_e164, profile_name, bsuid, parent_bsuid, username, identity_key_hash, first_seen_time, last_seen_time)
+        values ${values}
+        on conflict (wa_id) do update set
+          -- The profile name of the latest message wins; an older message
+          -- processed late only fills a name that is missing.
+          profile_name = case when excluded.last_seen_time >= contacts.last_seen_time
             then coalesce(excluded.profile_name, contacts.profile_name)
-            else coalesce(contacts.profile_name, excluded.profile_name) end`,
-          phoneE164: sql`coalesce(contacts.phone_e164, excluded.phone_e164)`,
-          bsuid: sql`coalesce(excluded.bsuid, contacts.bsuid)`,
-          parentBsuid: sql`coalesce(excluded.parent_bsuid, contacts.parent_bsuid)`,
-          username: sql`coalesce(excluded.username, contacts.username)`,
-          identityKeyHash: sql`coalesce(excluded.identity_key_hash, contacts.identity_key_hash)`,
-          firstSeenTime: sql`least(contacts.first_seen_time, excluded.first_seen_time)`,
-          lastSeenTime: sql`greatest(contacts.last_seen_time, excluded.last_seen_time)`,
-          updateTime: sql`now()`,
-        },
-      })
-      // xmax is 0 only on a row version this statement inserted: the one way
-      // to tell an insert from a conflict-update in a single round trip.
-      .returning({ ...getTableColumns(contacts), inserted: sql<boolean>`(xmax = 0)` });
-    if (!row) throw new Error("contact upsert returned no row");
-    const { inserted, ...contact } = row;
-    return { contact: contactFromRow(contact), created: inserted };
+            else coalesce(contacts.profile_name, excluded.profile_name) end,
+          phone_e164 = coalesce(contacts.phone_e164, excluded.phone_e164),
+          bsuid = coalesce(excluded.bsuid, contacts.bsuid),
+          parent_bsuid = coalesce(excluded.parent_bsuid, contacts.parent_bsuid),
+          username = coalesce(excluded.username, contacts.username),
+          identity_key_hash = coalesce(excluded.identity_key_hash, contacts.identity_key_hash),
+          first_seen_time = least(contacts.first_seen_time, excluded.first_seen_time),
+          last_seen_time = greatest(contacts.last_seen_time, excluded.last_seen_time),
+          update_time = now()
+        -- xmax is 0 only on a row version this statement inserted: the one way
+        -- to tell an insert from a conflict-update in a single round trip.
+        returning id, wa_id, phone_e164, profile_name, bsuid, parent_bsuid, username, opted_out,
+          (extract(epoch from first_seen_time) * 1000)::float8 as first_seen_ms,
+          (extract(epoch from last_seen_time) * 1000)::float8 as last_seen_ms,
+          (xmax = 0) as inserted`,
+    );
+    // RETURNING follows no particular order: matched back by wa id (distinct per call).
+    const byWaId = new Map(rows.map((row) => [row.wa_id, { contact: contactFromReturned(row), created: row.inserted }]));
+    return inputs.map(({ profile }) => {
+      const upserted = byWaId.get(profile.waId);
+      if (!upserted) throw new Error(`contact upsert returned no row for ${profile.waId}`);
+      return upserted;
+    });
+  }
+
+  async findOrOpenConversations(
+    pairs: readonly { accountId: string; contactId: string }[],
+    at: Date,
+  ): Promise<{ conversation: ConversationSnapshot; opened: boolean }[]> {
+    if (pairs.length === 0) return [];
+    const key = (accountId: string, contactId: string) => `${accountId}\u0000${contactId}`;
+    const found = new Map<string, { conversation: ConversationSnapshot; opened: boolean }>();
+    const findOpen = async (wanted: readonly { accountId: string; contactId: string }[]) => {
+      const tuples = sql.join(
+        wanted.map((p) => sql`(${p.accountId}::uuid, ${p.contactId}::uuid)`),
+        sql`, `,
+      );
+      const rows = await this.#tx
+        .select()
+        .from(conversations)
+        .where(and(sql`(${conversations.accountId}, ${conversations.contactId}) in (${tuples})`, ne(conversations.status, "closed")));
+      for (const row of rows) found.set(key(row.accountId, row.contactId), { conversation: conversationFromRow(row), opened: false });
+    };
+    await findOpen(pairs);
+    const missing = pairs.filter((p) => !found.has(key(p.accountId, p.contactId)));
+    if (missing.length > 0) {
+      const inserted = await this.#tx
+        .insert(conversations)
+        .values([...missing].sort((a, b) => compare(a.contactId, b.contactId)).map((p) => ({ id: this.#newId(), accountId: p.accountId, contactId: p.contactId, status: "active" as const, source: "inbound", createTime: at, updateTime: at })))
+        .onConflictDoNothing({ target: [conversations.accountId, conversations.contactId], where: sql`status <> 'closed'` })
+        .returning();
+      for (const row of inserted) found.set(key(row.accountId, row.contactId), { conversation: conversationFromRow(row), opened: true });
+      // Concurrent transactions opened the others first (we waited for their commits).
+      const lost = missing.filter((p) => !found.has(key(p.accountId, p.contactId)));
+      if (lost.length > 0) await findOpen(lost);
+    }
+    return pairs.map((p) => {
+      const result = found.get(key(p.accountId, p.contactId));
+      if (!result) throw new Error(`no open conversation for contact ${p.contactId} after a conflicting insert`);
+      return result;
+    });
   }
 
   async findOrOpenConversation(accountId: string, contactId: string, at: Date): Promise<{ conversation: ConversationSnapshot; opened: boolean }> {
@@ -262,6 +314,59 @@ export class PostgresTenantInboundStore implements TenantInboundStore {
       .returning();
     if (!row) throw new Error(`conversation ${conversationId} vanished`);
     return conversationFromRow(row);
+  }
+
+  async messageIdsByWamids(wamids: readonly string[]): Promise<Map<string, string>> {
+    if (wamids.length === 0) return new Map();
+    const rows = await this.#tx
+      .select({ id: messages.id, wamid: messages.wamid })
+      .from(messages)
+      .where(inArray(messages.wamid, [...wamids]));
+    return new Map(rows.flatMap((row) => (row.wamid === null ? [] : [[row.wamid, row.id] as const])));
+  }
+
+  async insertInboundMessages(input: readonly NewInboundMessage[]): Promise<Set<string>> {
+    if (input.length === 0) return new Set();
+    // Raw SQL naming only the columns set: drizzle's builder would spell out
+    // every one of the table's ~30 columns for every row (as `default`).
+    const rows = sql.join(
+      // In wamid order: the same lock order in every transaction.
+      [...input].sort((a, b) => compare(a.message.wamid, b.message.wamid)).map(
+        (one) =>
+          sql`(${one.id}::uuid, ${one.accountId}::uuid, ${one.conversationId}::uuid, ${one.contactId}::uuid, 'inbound', ${one.message.type},
+            ${one.message.wamid}, 'received', ${JSON.stringify(inboundContent(one.message))}::jsonb, ${one.message.raw == null ? null : JSON.stringify(one.message.raw)}::jsonb)`,
+      ),
+      sql`, `,
+    );
+    const inserted = await queryRows<{ id: string }>(
+      this.#tx,
+      sql`insert into messages (id, account_id, conversation_id, contact_id, direction, type, wamid, status, content, raw)
+        values ${rows} on conflict (wamid) do nothing returning id`,
+    );
+    return new Set(inserted.map((row) => row.id));
+  }
+
+  async countInboundMessages(counts: readonly { conversationId: string; windowFrom: Date | undefined }[]): Promise<Map<string, ConversationSnapshot>> {
+    if (counts.length === 0) return new Map();
+    const values = sql.join(
+      [...counts].sort((a, b) => compare(a.conversationId, b.conversationId)).map((c) => sql`(${c.conversationId}::uuid, ${c.windowFrom?.toISOString() ?? null}::timestamptz)`),
+      sql`, `,
+    );
+    const rows = await this.#tx
+      .update(conversations)
+      .set({
+        messageCount: sql`${conversations.messageCount} + 1`,
+        inboundMessageCount: sql`${conversations.inboundMessageCount} + 1`,
+        // Messages can be processed out of order: the window only moves forward (greatest ignores null).
+        lastInboundTime: sql`greatest(${conversations.lastInboundTime}, counted.window_from)`,
+        updateTime: sql`now()`,
+      })
+      .from(sql`(values ${values}) as counted (id, window_from)`)
+      .where(sql`${conversations.id} = counted.id`)
+      .returning(getTableColumns(conversations));
+    const byId = new Map(rows.map((row) => [row.id, conversationFromRow(row)]));
+    for (const c of counts) if (!byId.has(c.conversationId)) throw new Error(`conversation ${c.conversationId} vanished`);
+    return byId;
   }
 
   async lockWamid(wamid: string): Promise<void> {
@@ -379,10 +484,66 @@ export class PostgresTenantInboundStore implements TenantInboundStore {
   }
 }
 
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** What the contact upsert returns (snake_case: raw SQL). */
+interface ContactReturned extends Record<string, unknown> {
+  id: string;
+  wa_id: string;
+  phone_e164: string | null;
+  profile_name: string | null;
+  bsuid: string | null;
+  parent_bsuid: string | null;
+  username: string | null;
+  opted_out: boolean;
+  first_seen_ms: number;
+  last_seen_ms: number;
+  inserted: boolean;
+}
+
+/** The snapshot `contactFromRow` would give for the same row. */
+function contactFromReturned(row: ContactReturned): ContactSnapshot {
+  return {
+    id: row.id,
+    waId: row.wa_id,
+    phone: row.phone_e164 ?? waIdToE164(row.wa_id),
+    profileName: row.profile_name ?? "",
+    userId: row.bsuid ?? "",
+    parentUserId: row.parent_bsuid ?? "",
+    username: row.username ?? "",
+    optedOut: row.opted_out,
+    firstSeenTime: new Date(Number(row.first_seen_ms)),
+    lastSeenTime: new Date(Number(row.last_seen_ms)),
+  };
+}
+
 /** The same update delivered again (Meta retries) hashes the same. */
 function dedupeKey(update: ManagementChange): string {
   const identity = [update.provider, update.field, update.wabaId, update.phoneNumberId ?? "", update.time?.toISOString() ?? "", update.raw];
   return createHash("sha256").update(JSON.stringify(identity)).digest("hex");
+}
+
+/**
+ * Takes the status lock (see `lockWamid`) of every wamid at once, in one
+ * global order (by lock key). The inbox worker calls it first in a batch
+ * transaction that will apply statuses: per-status locking would take them
+ * in delivery order, and two replicas' batches holding the same wamids in
+ * opposite orders deadlock each other (or a third transaction queued behind
+ * them, such as the sending work's). Locks already held are taken again at
+ * no cost (advisory transaction locks are reentrant).
+ */
+export async function lockWamidsInOrder(tx: Database, wamids: readonly string[]): Promise<void> {
+  if (wamids.length === 0) return;
+  const list = sql.join(
+    [...new Set(wamids)].map((w) => sql`${w}`),
+    sql`, `,
+  );
+  await tx.execute(sql`with keys as materialized (
+      select distinct hashtext(w) as k from unnest(array[${list}]::text[]) as w order by k
+    )
+    select count(pg_advisory_xact_lock(${WAMID_LOCK_CLASS}::integer, k)) from keys`);
 }
 
 /**

@@ -29,6 +29,8 @@ export interface ClaimedRow {
   receivedAt: Date;
   /** The delivery's bytes, read by the claim so the worker can plan its batches before any transaction. */
   body: Buffer;
+  /** Which edge wrote it: `meta`, or `sandbox` for the SANDBOX provider's own status deliveries. */
+  provider: string;
 }
 
 export interface ClaimOptions {
@@ -43,7 +45,7 @@ export async function claimInboxRows(db: Database, options: ClaimOptions): Promi
     options.providers.map((p) => sql`${p}`),
     sql`, `,
   );
-  const rows = await queryRows<{ id: string; attempts: number; received_ms: string | number; body: Buffer }>(
+  const rows = await queryRows<{ id: string; attempts: number; received_ms: string | number; body: Buffer; provider: string }>(
     db,
     sql`
       update ${webhookInbox}
@@ -59,10 +61,10 @@ export async function claimInboxRows(db: Database, options: ClaimOptions): Promi
           order by received_at, id
           limit ${options.limit}
           for update skip locked)
-      returning id, attempts, extract(epoch from received_at) * 1000 as received_ms, body`,
+      returning id, attempts, extract(epoch from received_at) * 1000 as received_ms, body, provider`,
   );
   return rows
-    .map((r) => ({ id: r.id, attempts: Number(r.attempts), receivedAt: new Date(Number(r.received_ms)), body: toBuffer(r.body) }))
+    .map((r) => ({ id: r.id, attempts: Number(r.attempts), receivedAt: new Date(Number(r.received_ms)), body: toBuffer(r.body), provider: r.provider }))
     .sort((a, b) => a.receivedAt.getTime() - b.receivedAt.getTime() || (a.id < b.id ? -1 : 1));
 }
 

@@ -15,12 +15,13 @@
  */
 import { randomBytes } from "node:crypto";
 
-import { processWebhookDelivery, type DeliveryOutcome } from "../../app/process-webhook-delivery.js";
+import { processWebhookDeliveries, type DeliveryOutcome } from "../../app/process-webhook-delivery.js";
 import type { InboundDelivery } from "../../domain/inbound.js";
 import { MalformedWebhookError, parseMetaWebhookBody } from "../providers/meta/webhook-payload.js";
+import { parseSandboxDelivery, SANDBOX_INBOX_PROVIDER } from "../providers/sandbox/sandbox-provider.js";
 import type { Wakeup } from "../shared/wakeup.js";
 import type { Database } from "./database.js";
-import { PostgresInboundStore, TransactionBatch } from "./inbound-store.js";
+import { lockWamidsInOrder, PostgresInboundStore, TransactionBatch } from "./inbound-store.js";
 import { conflictKeys, planBatches } from "./inbox-batches.js";
 import { claimInboxRows, lockClaimedRows, markInboxRows, recordInboxFailure, type ClaimedRow, type FinalStatus } from "./inbox-queue.js";
 
@@ -77,7 +78,7 @@ export interface InboxWorkerStats {
 export const inboxWorkerCounters: InboxWorkerStats = emptyStats();
 
 /** Providers whose deliveries this worker can read. */
-const PROVIDERS = ["meta"] as const;
+const PROVIDERS = ["meta", SANDBOX_INBOX_PROVIDER] as const;
 /** Deadlocks and serialization failures are retried at once, this many times, before counting as a failed attempt. */
 const TRANSIENT_RETRIES = 3;
 const MAX_RETRY_DELAY_MS = 5 * 60_000;
@@ -215,6 +216,7 @@ export class InboxWorker {
     const shared = new TransactionBatch();
     const results: RowResult[] = [];
     const done: { id: string; status: FinalStatus; error?: string }[] = [];
+    const applied: { at: number; row: ClaimedRow; delivery: InboundDelivery }[] = [];
     for (const planned of batch) {
       const { row } = planned;
       if (!ours.has(row.id)) {
@@ -223,15 +225,24 @@ export class InboxWorker {
         done.push({ id: row.id, status: "malformed", error: planned.reason });
         results.push({ status: "malformed" });
       } else {
-        const store = new PostgresInboundStore(tx, { inboxId: row.id, newId: this.#deps.newId, batch: shared });
-        const outcome = await processWebhookDelivery(planned.delivery, store, this.#deps);
-        const status = outcome.unroutableChanges > 0 && outcome.routedChanges === 0 ? "unroutable" : "processed";
-        done.push({ id: row.id, status });
-        results.push({ status, outcome });
+        applied.push({ at: results.length, row, delivery: planned.delivery });
+        results.push({ status: "processed" });
       }
     }
-    await shared.flush(tx);
-    await markInboxRows(tx, done);
+    await lockWamidsInOrder(tx, applied.flatMap(({ delivery }) => statusWamids(delivery)));
+    // All the batch's deliveries at once: runs of plain inbound messages are stored set-wise.
+    const outcomes = await processWebhookDeliveries(
+      applied.map(({ row, delivery }) => ({ delivery, store: new PostgresInboundStore(tx, { inboxId: row.id, newId: this.#deps.newId, batch: shared }) })),
+      this.#deps,
+    );
+    applied.forEach(({ at, row }, i) => {
+      const outcome = outcomes[i]!;
+      const status = outcome.unroutableChanges > 0 && outcome.routedChanges === 0 ? "unroutable" : "processed";
+      done.push({ id: row.id, status });
+      results[at] = { status, outcome };
+    });
+    // Independent statements sent together: the driver pipelines them (one round trip).
+    await Promise.all([shared.flush(tx), markInboxRows(tx, done)]);
     return results;
   }
 
@@ -289,11 +300,19 @@ export class InboxWorker {
 /** Reads the delivery before any transaction: a body that is not a WhatsApp webhook is marked malformed, never retried. */
 function plan(row: ClaimedRow): PlannedRow {
   try {
-    return { row, kind: "delivery", delivery: parseMetaWebhookBody(row.body, { receivedAt: row.receivedAt }) };
+    // The SANDBOX provider writes Meta-shaped status deliveries for its own accounts (sandbox-provider.ts).
+    const delivery =
+      row.provider === SANDBOX_INBOX_PROVIDER ? parseSandboxDelivery(row.body, row.receivedAt) : parseMetaWebhookBody(row.body, { receivedAt: row.receivedAt });
+    return { row, kind: "delivery", delivery };
   } catch (error) {
     if (error instanceof MalformedWebhookError) return { row, kind: "malformed", reason: error.message };
     throw error;
   }
+}
+
+/** The wamids a delivery's statuses name (their locks are taken up front, in order). */
+function statusWamids(delivery: InboundDelivery): string[] {
+  return delivery.changes.flatMap((change) => (change.kind === "messaging" ? change.statuses.map((s) => s.wamid) : []));
 }
 
 function emptyStats(): InboxWorkerStats {

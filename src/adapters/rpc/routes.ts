@@ -8,6 +8,7 @@ import { OtpService } from "../../../gen/whatsapp/v1/otp_pb.js";
 import { TemplateService } from "../../../gen/whatsapp/v1/template_pb.js";
 import { accountService } from "./accounts/index.js";
 import { createHealthService } from "./health.js";
+import { messagingService } from "./messaging/index.js";
 import { registerReflection } from "./reflection.js";
 import { unimplementedService } from "./unimplemented.js";
 
@@ -16,7 +17,7 @@ export function routes(app: AppContext) {
   return (router: ConnectRouter) => {
     router.service(Health, createHealthService(app.health));
     router.service(AccountService, accountService(app));
-    router.service(MessagingService, unimplementedService(MessagingService, "the outbound messaging work"));
+    router.service(MessagingService, messagingService(app));
     router.service(ConversationService, unimplementedService(ConversationService, "the conversations and contacts work"));
     router.service(TemplateService, unimplementedService(TemplateService, "the templates and one-time codes work"));
     router.service(OtpService, unimplementedService(OtpService, "the templates and one-time codes work"));

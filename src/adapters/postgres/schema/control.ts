@@ -167,8 +167,36 @@ export const jobs = control.table(
     lastError: text("last_error"),
     createdAt: timestamptz("created_at").notNull().defaultNow(),
   },
-  (t) => [index("jobs_claim_idx").on(t.runAt, t.priority)],
+  (t) => [
+    index("jobs_claim_idx").on(t.runAt, t.priority),
+    // The sender claims one account's sends at a time, highest priority first (send-queue.ts).
+    index("jobs_send_account_claim_idx")
+      .on(sql`(${t.payload}->>'accountId')`, t.priority.desc(), t.runAt, t.id)
+      .where(sql`${t.kind} = 'send_message'`),
+  ],
 );
+
+/**
+ * Per account: the send pacing (a token bucket kept as the instant its next
+ * token falls due, see domain/token-bucket.ts) and the circuit breaker
+ * (domain/circuit-breaker.ts). One row per account, shared by every
+ * replica: a claim locks the row, takes slots and writes it back, so
+ * replicas split the account's rate instead of each using all of it.
+ */
+export const sendPacing = control.table("send_pacing", {
+  accountId: uuid("account_id")
+    .primaryKey()
+    .references(() => accounts.id),
+  /** When the account's next send slot falls due (microsecond precision matters: slots are ~1 ms apart at 1,000/s). */
+  nextSlotAt: timestamptz("next_slot_at").notNull().defaultNow(),
+  /** `closed`, `open`, `half_open`. */
+  circuitState: text("circuit_state").notNull().default("closed"),
+  /** Provider faults in a row (5xx, network, timeouts). */
+  consecutiveFailures: integer("consecutive_failures").notNull().default(0),
+  /** open: no sends before this; half_open: the probe's deadline. */
+  circuitOpenUntil: timestamptz("circuit_open_until"),
+  updateTime: timestamptz("update_time").notNull().defaultNow(),
+});
 
 /** Events written with the state change they report; a relay publishes them to JetStream. */
 export const outbox = control.table(

@@ -9,6 +9,7 @@ export {
   messages,
   pendingStatuses,
   providerUpdates,
+  sendIdempotencyKeys,
   type MessageDirection,
   type MessageStatus,
 } from "./tenant.js";

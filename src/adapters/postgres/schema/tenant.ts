@@ -112,7 +112,18 @@ export const messages = pgTable(
     /** Outbound: pricing as last reported with a status (Meta `pricing`). */
     pricing: jsonb("pricing").$type<Record<string, unknown>>(),
     metadata: jsonb("metadata").$type<Record<string, string>>().notNull().default({}),
+    /** Outbound: the caller's key, as given (the 24-hour uniqueness lives in send_idempotency_keys). */
     idempotencyKey: text("idempotency_key"),
+    /** Outbound: send priority (`otp`, `transactional`, `marketing`); null for inbound. */
+    priority: text("priority"),
+    /** Outbound: the recipient's WhatsApp id (E.164 digits, no "+") the send goes to. */
+    recipient: text("recipient"),
+    /** Outbound: the caller's reply_to_message_id as given (our id or a wamid); content.context holds the wamid sent. */
+    replyToMessageId: text("reply_to_message_id"),
+    /** Outbound: send attempts made so far (the sending work counts them; RetryMessage resets to 0). */
+    attemptCount: integer("attempt_count").notNull().default(0),
+    /** Outbound: when the next attempt is due while queued for a retry (the sending work sets it). */
+    nextAttemptTime: timestamptz("next_attempt_time"),
     createTime: timestamptz("create_time").notNull().defaultNow(),
     updateTime: timestamptz("update_time").notNull().defaultNow(),
     sentTime: timestamptz("sent_time"),
@@ -122,8 +133,13 @@ export const messages = pgTable(
   },
   (t) => [
     uniqueIndex("messages_wamid_key").on(t.wamid),
-    uniqueIndex("messages_idempotency_key_key").on(t.idempotencyKey).where(sql`${t.idempotencyKey} is not null`),
+    index("messages_idempotency_key_idx").on(t.idempotencyKey).where(sql`${t.idempotencyKey} is not null`),
     index("messages_account_create_time_idx").on(t.accountId, t.createTime),
+    // The send queue's view per account: counts by status, the oldest waiting, failures newest first.
+    index("messages_outbound_status_idx")
+      .on(t.accountId, t.status, t.createTime)
+      .where(sql`${t.direction} = 'outbound' and ${t.status} in ('queued', 'sending')`),
+    index("messages_failed_time_idx").on(t.failedTime, t.id).where(sql`${t.status} = 'failed'`),
     index("messages_conversation_create_time_idx").on(t.conversationId, t.createTime),
     check("messages_direction_check", sql`${t.direction} in ('inbound', 'outbound')`),
     check(
@@ -131,6 +147,25 @@ export const messages = pgTable(
       sql`${t.status} in ('queued', 'sending', 'sent', 'delivered', 'read', 'failed', 'received')`,
     ),
   ],
+);
+
+/**
+ * Idempotency keys of SendMessage, one row per key per tenant schema. A key
+ * names its first message until `expire_time` (24 h after the send); a send
+ * with an expired key takes the row over. The primary key serialises
+ * concurrent sends with the same key: one inserts, the others wait for its
+ * commit and then read its message. No foreign key to messages: the row is
+ * written first, in the same transaction as the message it names.
+ */
+export const sendIdempotencyKeys = pgTable(
+  "send_idempotency_keys",
+  {
+    key: text("key").primaryKey(),
+    messageId: uuid("message_id").notNull(),
+    createTime: timestamptz("create_time").notNull(),
+    expireTime: timestamptz("expire_time").notNull(),
+  },
+  (t) => [index("send_idempotency_keys_expire_time_idx").on(t.expireTime)],
 );
 
 /**

@@ -1,0 +1,175 @@
+/**
+ * A small JSON client for Meta's Graph API over keep-alive connections
+ * (node:http / node:https Agents, no extra dependency), with the two things
+ * a sender must know about every call:
+ *
+ * - what Meta answered: the success JSON, or its error object (reference
+ *   §6.1: `{error: {message: "(#code) title", code, error_data: {details},
+ *   fbtrace_id}}`) turned into a ProviderError keyed on `code`;
+ * - when there was no answer, whether the request can have reached Meta.
+ *   A failure before the connection was up (refused, DNS, connect timeout)
+ *   means it did not: safe to send again. A timeout or reset after the
+ *   request was written means it may have been accepted: `maybeSent`.
+ *
+ * Node's documented keep-alive race (the server closes an idle connection
+ * just as a request is written on it: ECONNRESET on a reused socket with no
+ * answer) is retried once at once on a fresh connection, as the Node
+ * documentation for `request.reusedSocket` recommends.
+ */
+import http from "node:http";
+import https from "node:https";
+
+import type { ProviderError } from "../../../ports/whatsapp-provider.js";
+import { number, record, text } from "./json-reader.js";
+
+export interface GraphClientOptions {
+  /** e.g. `https://graph.facebook.com` (WHATSAPP_GRAPH_URL). */
+  baseUrl: string;
+  /** e.g. `v23.0` (WHATSAPP_API_VERSION). */
+  version: string;
+  /** Whole call, from the request to the last byte of the answer. Default 10 s. */
+  timeoutMs?: number;
+  /** Until the connection is up; past it the request was never sent. Default 3 s. */
+  connectTimeoutMs?: number;
+  /** Connections kept per origin. Default 256. */
+  maxSockets?: number;
+}
+
+export type GraphResult =
+  | { kind: "ok"; httpStatus: number; body: unknown }
+  | { kind: "error"; error: ProviderError }
+  | { kind: "no_answer"; error: ProviderError; maybeSent: boolean };
+
+const MAX_RESPONSE_BYTES = 1024 * 1024;
+/** Idle connections are closed before a typical server's 5 s keep-alive timeout, which narrows the keep-alive race. */
+const IDLE_SOCKET_MS = 4_000;
+
+export class GraphClient {
+  readonly #base: URL;
+  readonly #version: string;
+  readonly #timeoutMs: number;
+  readonly #connectTimeoutMs: number;
+  readonly #agent: http.Agent;
+  readonly #transport: typeof http | typeof https;
+
+  constructor(options: GraphClientOptions) {
+    this.#base = new URL(options.baseUrl);
+    this.#version = options.version;
+    this.#timeoutMs = options.timeoutMs ?? 10_000;
+    this.#connectTimeoutMs = options.connectTimeoutMs ?? 3_000;
+    const secure = this.#base.protocol === "https:";
+    this.#transport = secure ? https : http;
+    const agentOptions = { keepAlive: true, maxSockets: options.maxSockets ?? 256, scheduling: "lifo" as const, timeout: IDLE_SOCKET_MS };
+    this.#agent = secure ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
+  }
+
+  /** POST `/{version}/{path}` with a JSON body and the bearer token. */
+  async post(path: string, body: unknown, accessToken: string, signal?: AbortSignal): Promise<GraphResult> {
+    const url = new URL(`${this.#base.pathname.replace(/\/+$/, "")}/${this.#version}/${path}`, this.#base);
+    const payload = Buffer.from(JSON.stringify(body), "utf8");
+    const first = await this.#request(url, payload, accessToken, signal);
+    if (first.kind === "reset_on_reused_socket") return this.#finish(await this.#request(url, payload, accessToken, signal));
+    return this.#finish(first);
+  }
+
+  /** Closes the idle keep-alive connections. */
+  close(): void {
+    this.#agent.destroy();
+  }
+
+  #finish(raw: RawResult): GraphResult {
+    if (raw.kind === "answer") return interpretAnswer(raw.httpStatus, raw.body);
+    if (raw.kind === "reset_on_reused_socket") return noAnswer("Network error", "connection reset twice on reused connections", true);
+    return noAnswer(raw.title, raw.details, raw.maybeSent);
+  }
+
+  #request(url: URL, payload: Buffer, accessToken: string, signal: AbortSignal | undefined): Promise<RawResult> {
+    return new Promise((resolve) => {
+      let connected = false;
+      let settled = false;
+      const settle = (result: RawResult) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(callTimer);
+        clearTimeout(connectTimer);
+        signal?.removeEventListener("abort", onAbort);
+        resolve(result);
+      };
+      const request = this.#transport.request(url, {
+        method: "POST",
+        agent: this.#agent,
+        headers: {
+          authorization: `Bearer ${accessToken}`,
+          "content-type": "application/json",
+          "content-length": payload.length,
+          accept: "application/json",
+        },
+      });
+      const fail = (title: string, details: string) => {
+        settle({ kind: "failed", title, details, maybeSent: connected });
+        request.destroy();
+      };
+      const callTimer = setTimeout(() => fail("Timeout", `no answer within ${this.#timeoutMs} ms`), this.#timeoutMs);
+      const connectTimer = setTimeout(() => {
+        if (!connected) fail("Connect timeout", `no connection within ${this.#connectTimeoutMs} ms`);
+      }, this.#connectTimeoutMs);
+      const onAbort = () => fail("Aborted", "the send was abandoned (shutdown)");
+      if (signal?.aborted) return fail("Aborted", "the send was abandoned before it started");
+      signal?.addEventListener("abort", onAbort, { once: true });
+
+      request.on("socket", (socket) => {
+        if (socket.connecting) socket.once("connect", () => (connected = true));
+        else connected = true;
+      });
+      request.on("error", (error: NodeJS.ErrnoException) => {
+        if (request.reusedSocket && error.code === "ECONNRESET") return settle({ kind: "reset_on_reused_socket" });
+        fail("Network error", `${error.code ?? "error"}: ${error.message}`);
+      });
+      request.on("response", (response) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        response.on("data", (chunk: Buffer) => {
+          size += chunk.length;
+          if (size <= MAX_RESPONSE_BYTES) chunks.push(chunk);
+        });
+        response.on("end", () => settle({ kind: "answer", httpStatus: response.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }));
+        response.on("error", (error) => fail("Network error", `answer cut off: ${error.message}`));
+      });
+      request.end(payload);
+    });
+  }
+}
+
+type RawResult =
+  | { kind: "answer"; httpStatus: number; body: string }
+  | { kind: "failed"; title: string; details: string; maybeSent: boolean }
+  | { kind: "reset_on_reused_socket" };
+
+function noAnswer(title: string, details: string, maybeSent: boolean): GraphResult {
+  return { kind: "no_answer", error: { code: 0, title, details, httpStatus: 0 }, maybeSent };
+}
+
+/** An answer: 2xx with its JSON, or Meta's error object (or whatever a gateway sent instead). */
+export function interpretAnswer(httpStatus: number, bodyText: string): GraphResult {
+  let body: unknown;
+  try {
+    body = bodyText === "" ? undefined : JSON.parse(bodyText);
+  } catch {
+    body = undefined;
+  }
+  if (httpStatus >= 200 && httpStatus < 300) return { kind: "ok", httpStatus, body };
+  return { kind: "error", error: graphError(httpStatus, body, bodyText) };
+}
+
+/** Meta's `{error: {...}}` → ProviderError; title without the "(#code) " prefix Meta puts in `message`. */
+export function graphError(httpStatus: number, body: unknown, bodyText = ""): ProviderError {
+  const error = record(record(body)?.error);
+  if (!error) {
+    return { code: 0, title: `HTTP ${httpStatus}`, details: bodyText.slice(0, 300), httpStatus };
+  }
+  const code = number(error.code) ?? 0;
+  const message = text(error.message) ?? "";
+  const title = message.replace(/^\(#\d+\)\s*/, "") || (text(error.error_user_title) ?? "");
+  const details = text(record(error.error_data)?.details) ?? text(error.error_user_msg) ?? "";
+  return { code, title: title || `Error ${code}`, details, httpStatus };
+}

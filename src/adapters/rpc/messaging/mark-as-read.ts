@@ -1,0 +1,13 @@
+import { create } from "@bufbuild/protobuf";
+import type { HandlerContext } from "@connectrpc/connect";
+
+import { markAsRead, type MarkAsReadDeps } from "../../../app/messages/mark-as-read.js";
+import { MarkAsReadResponseSchema, type MarkAsReadRequest, type MarkAsReadResponse } from "../../../../gen/whatsapp/v1/messaging_pb.js";
+import { tenantOf } from "../tenant-context.js";
+
+export function markAsReadHandler(deps: MarkAsReadDeps) {
+  return async (req: MarkAsReadRequest, ctx: HandlerContext): Promise<MarkAsReadResponse> => {
+    await markAsRead(deps, tenantOf(ctx), req.messageId, req.typingIndicator);
+    return create(MarkAsReadResponseSchema, {});
+  };
+}

@@ -1,0 +1,242 @@
+/**
+ * A local stand-in for the Graph API's send endpoint (reference §5–§7):
+ * `POST /{version}/{phone_number_id}/messages` on a real HTTP server (port
+ * 0), answering with Meta's success and error shapes, and enforcing what
+ * Meta enforces:
+ *
+ * - throughput per number: more than `throughputPerSecond` sends accepted
+ *   in any sliding second → 130429 (reference §7.1);
+ * - pair rate: more than `pairRate.max` sends to one recipient within
+ *   `pairRate.windowMs` → 131056 (§7.2; Meta: 1 per 6 s, bursts of 45);
+ * - tokens: a number with a token set refuses any other bearer → 190;
+ * - permanent errors by recipient (`failRecipient(to, 131026)`);
+ * - scripted trouble for the next N requests (`failNext`): 5xx bursts,
+ *   any Meta code, or hanging without an answer (`hang`, accepted or not);
+ * - slow answers (`slowMs`).
+ *
+ * Every request is logged with its arrival time, number, recipient, our
+ * message id (`biz_opaque_callback_data`) and what was answered, for
+ * assertions (`acceptedFor(messageId)`, `maxInAnySecond(number)`).
+ */
+import { randomBytes } from "node:crypto";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+
+export interface SimulatedRequest {
+  /** Arrival, epoch ms (high resolution). */
+  at: number;
+  phoneNumberId: string;
+  to: string;
+  /** Our message id, echoed from `biz_opaque_callback_data`. */
+  messageId: string;
+  /** `accepted`: Meta took it and would deliver it (also when no answer came back). */
+  outcome: "accepted" | "rejected";
+  /** False when the simulator hung instead of answering. */
+  answered: boolean;
+  code?: number;
+  wamid?: string;
+  body: Record<string, unknown>;
+}
+
+export type Trouble =
+  | { kind: "error"; httpStatus: number; code: number; title?: string }
+  /** No answer at all; `accepted` decides whether Meta "took" the message before going silent. */
+  | { kind: "hang"; accepted: boolean };
+
+export interface GraphSimulatorOptions {
+  throughputPerSecond?: number;
+  pairRate?: { max: number; windowMs: number };
+}
+
+const TITLES: Record<number, string> = {
+  0: "AuthException",
+  100: "Invalid parameter",
+  190: "Access token has expired",
+  130429: "Rate limit hit",
+  131000: "Something went wrong",
+  131016: "Service unavailable",
+  131026: "Message undeliverable",
+  131047: "Re-engagement message",
+  131056: "(Business Account, Consumer Account) pair rate limit hit",
+  132000: "Number of parameters does not match the expected number of params",
+};
+
+export class GraphSimulator {
+  readonly requests: SimulatedRequest[] = [];
+  url = "";
+  slowMs = 0;
+  readonly #server: http.Server;
+  readonly #throughput = new Map<string, number>();
+  readonly #defaultThroughput: number;
+  readonly #pairRate: { max: number; windowMs: number };
+  readonly #tokens = new Map<string, string>();
+  readonly #recipientErrors = new Map<string, number>();
+  readonly #trouble: Trouble[] = [];
+  readonly #acceptedTimes = new Map<string, number[]>();
+  readonly #pairTimes = new Map<string, number[]>();
+  readonly #hung = new Set<http.ServerResponse>();
+
+  private constructor(options: GraphSimulatorOptions) {
+    this.#defaultThroughput = options.throughputPerSecond ?? 80;
+    this.#pairRate = options.pairRate ?? { max: 45, windowMs: 6_000 };
+    this.#server = http.createServer((req, res) => this.#handle(req, res));
+    this.#server.keepAliveTimeout = 5_000;
+  }
+
+  static async start(options: GraphSimulatorOptions = {}): Promise<GraphSimulator> {
+    const sim = new GraphSimulator(options);
+    await new Promise<void>((resolve) => sim.#server.listen(0, "127.0.0.1", resolve));
+    sim.url = `http://127.0.0.1:${(sim.#server.address() as AddressInfo).port}`;
+    return sim;
+  }
+
+  setThroughput(phoneNumberId: string, perSecond: number): void {
+    this.#throughput.set(phoneNumberId, perSecond);
+  }
+
+  /** Only this bearer token is accepted for the number; anything else gets 190. */
+  setToken(phoneNumberId: string, token: string): void {
+    this.#tokens.set(phoneNumberId, token);
+  }
+
+  failRecipient(to: string, code: number): void {
+    this.#recipientErrors.set(to, code);
+  }
+
+  /** The next `count` requests meet `trouble` (before any other check). */
+  failNext(count: number, trouble: Trouble): void {
+    for (let i = 0; i < count; i++) this.#trouble.push(trouble);
+  }
+
+  acceptedFor(messageId: string): SimulatedRequest[] {
+    return this.requests.filter((r) => r.messageId === messageId && r.outcome === "accepted");
+  }
+
+  requestsFor(messageId: string): SimulatedRequest[] {
+    return this.requests.filter((r) => r.messageId === messageId);
+  }
+
+  /** Most requests the number received in any sliding one-second window (whatever was answered). */
+  maxInAnySecond(phoneNumberId: string): number {
+    const times = this.requests.filter((r) => r.phoneNumberId === phoneNumberId).map((r) => r.at);
+    times.sort((a, b) => a - b);
+    let max = 0;
+    for (let i = 0, j = 0; i < times.length; i++) {
+      while (times[i]! - times[j]! >= 1_000) j++;
+      max = Math.max(max, i - j + 1);
+    }
+    return max;
+  }
+
+  async close(): Promise<void> {
+    for (const res of this.#hung) res.destroy();
+    this.#server.closeAllConnections();
+    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+  }
+
+  #handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      const at = performance.timeOrigin + performance.now();
+      const match = /^\/v[\d.]+\/([^/]+)\/messages$/.exec(req.url ?? "");
+      if (req.method !== "POST" || !match) return this.#answer(res, 404, { error: { message: "Unknown path", code: 100 } });
+      const phoneNumberId = decodeURIComponent(match[1]!);
+      let body: Record<string, unknown>;
+      try {
+        body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as Record<string, unknown>;
+      } catch {
+        return this.#answer(res, 400, errorBody(100, "body is not JSON"));
+      }
+      const entry: SimulatedRequest = {
+        at,
+        phoneNumberId,
+        to: String(body.to ?? ""),
+        messageId: String(body.biz_opaque_callback_data ?? ""),
+        outcome: "rejected",
+        answered: true,
+        body,
+      };
+      this.requests.push(entry);
+      const decision = this.#decide(phoneNumberId, entry, req.headers.authorization ?? "", at);
+      if (decision.kind === "hang") {
+        entry.answered = false;
+        if (decision.accepted) this.#accept(phoneNumberId, entry, at);
+        this.#hung.add(res);
+        res.on("close", () => this.#hung.delete(res));
+        return;
+      }
+      const send = () => (decision.kind === "accept" ? this.#answer(res, 200, this.#accept(phoneNumberId, entry, at)) : this.#answer(res, decision.httpStatus, decision.body));
+      if (decision.kind === "reject") entry.code = decision.code;
+      if (this.slowMs > 0) setTimeout(send, this.slowMs);
+      else send();
+    });
+  }
+
+  #decide(
+    phoneNumberId: string,
+    entry: SimulatedRequest,
+    authorization: string,
+    at: number,
+  ): { kind: "accept" } | { kind: "reject"; httpStatus: number; code: number; body: unknown } | { kind: "hang"; accepted: boolean } {
+    const trouble = this.#trouble.shift();
+    if (trouble?.kind === "hang") return trouble;
+    if (trouble?.kind === "error") return reject(trouble.httpStatus, trouble.code, trouble.title);
+    const token = this.#tokens.get(phoneNumberId);
+    if (token !== undefined && authorization !== `Bearer ${token}`) return reject(401, 190, "Error validating access token: Session has expired");
+    if (entry.body.status === "read") return { kind: "accept" };
+    const limit = this.#throughput.get(phoneNumberId) ?? this.#defaultThroughput;
+    if (recent(this.#acceptedTimes.get(phoneNumberId), at, 1_000) >= limit) return reject(400, 130429, "Cloud API message throughput has been reached.");
+    if (recent(this.#pairTimes.get(`${phoneNumberId}:${entry.to}`), at, this.#pairRate.windowMs) >= this.#pairRate.max) {
+      return reject(400, 131056, "Message failed to send because there were too many messages sent from this phone number to the same phone number in a short period of time.");
+    }
+    const permanent = this.#recipientErrors.get(entry.to);
+    if (permanent !== undefined) return reject(permanent === 132001 ? 404 : 400, permanent);
+    return { kind: "accept" };
+  }
+
+  #accept(phoneNumberId: string, entry: SimulatedRequest, at: number): unknown {
+    push(this.#acceptedTimes, phoneNumberId, at);
+    push(this.#pairTimes, `${phoneNumberId}:${entry.to}`, at);
+    entry.outcome = "accepted";
+    entry.wamid = `wamid.SIM${randomBytes(12).toString("base64url")}`;
+    return { messaging_product: "whatsapp", contacts: [{ input: entry.to, wa_id: entry.to.replace(/\D/g, "") }], messages: [{ id: entry.wamid }] };
+  }
+
+  #answer(res: http.ServerResponse, status: number, payload: unknown): void {
+    const text = JSON.stringify(payload);
+    res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
+    res.end(text);
+  }
+}
+
+function reject(httpStatus: number, code: number, details?: string): { kind: "reject"; httpStatus: number; code: number; body: unknown } {
+  return { kind: "reject", httpStatus, code, body: errorBody(code, details) };
+}
+
+/** Meta's synchronous error shape (reference §6.1). */
+export function errorBody(code: number, details?: string): unknown {
+  const title = TITLES[code] ?? `Error ${code}`;
+  return {
+    error: {
+      message: `(#${code}) ${title}`,
+      type: "OAuthException",
+      code,
+      error_data: { messaging_product: "whatsapp", details: details ?? title },
+      fbtrace_id: randomBytes(9).toString("base64url"),
+    },
+  };
+}
+
+/** How many of `times` fall in (at − windowMs, at]; drops older ones as it goes. */
+function recent(times: number[] | undefined, at: number, windowMs: number): number {
+  if (!times) return 0;
+  while (times.length > 0 && times[0]! <= at - windowMs) times.shift();
+  return times.length;
+}
+
+function push(map: Map<string, number[]>, key: string, at: number): void {
+  const list = map.get(key) ?? [];
+  list.push(at);
+  map.set(key, list);
+}
