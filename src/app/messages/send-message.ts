@@ -101,7 +101,7 @@ async function existing(tx: OutboundTransaction, messageId: string): Promise<Sto
 export async function assertWindowOpen(tx: OutboundTransaction, accountId: string, contactId: string, now: Date): Promise<void> {
   const window = serviceWindowAt(await tx.lastInboundTime(accountId, contactId), now);
   if (window.open) return;
-  const since = window.expireTime ? `closed at ${window.expireTime.toISOString()}` : "never opened: the contact has not written to this number";
+  const since = window.expireTime ? `closed since ${window.expireTime.toISOString()}` : "not open: the contact has never written to this number";
   throw new DomainError(
     "failed_precondition",
     "OUTSIDE_SERVICE_WINDOW",
