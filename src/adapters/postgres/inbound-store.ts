@@ -24,8 +24,12 @@ import { accounts, webhookUnroutable } from "./schema/control.js";
 import { contacts, conversations, messages, pendingStatuses, providerUpdates } from "./schema/tenant.js";
 import { setTenantSearchPath, tenantSchemaName } from "./tenant-scope.js";
 
-/** Advisory lock class for status work on one wamid ("wa" + 3; the migrator uses 1 and 2). */
-const WAMID_LOCK_CLASS = 0x7761_0003;
+/**
+ * Advisory lock class for status work on one wamid ("wa" + 4; the migrator
+ * uses 1 and 2, the leader lock 3 — they must differ, or a wamid whose hash
+ * equals a leader role would contend with the relay's leadership).
+ */
+export const WAMID_LOCK_CLASS = 0x7761_0004;
 
 const ACCOUNT_REF_COLUMNS = {
   id: accounts.id,

@@ -25,7 +25,7 @@ import type { AccountRef, OutboundMessageSnapshot } from "../../domain/inbound-e
 import type { ProviderError } from "../../ports/whatsapp-provider.js";
 import type { Database } from "./database.js";
 import { queryRows } from "./database.js";
-import { applyPendingStatuses } from "./inbound-store.js";
+import { applyPendingStatuses, lockWamidsInOrder } from "./inbound-store.js";
 import { displayTextOf } from "./inbound-rows.js";
 import { appendToOutbox, type OutboxEvent } from "./outbox.js";
 import { messageFailedEvent, messageSentEvent } from "./send-events.js";
@@ -35,7 +35,6 @@ import { messages, pendingStatuses } from "./schema/tenant.js";
 import { withTenant } from "./tenant-scope.js";
 
 /** The lock inbound-store.ts `lockWamid` takes (class "wa" + 3): status work on one wamid is serialised by it. */
-const WAMID_LOCK_CLASS = 0x7761_0003;
 
 export type SendResult =
   | { kind: "sent"; send: ClaimedSend; wamid: string; at: Date }
@@ -169,8 +168,8 @@ async function applyEarlyStatuses(tx: Database, wamids: readonly string[], deps:
     wamids.map((w) => sql`${w}::text`),
     sql`, `,
   );
-  // One statement, in a fixed order, for all the batch's wamids.
-  await tx.execute(sql`select pg_advisory_xact_lock(${WAMID_LOCK_CLASS}::integer, hashtext(w)) from (select unnest(array[${list}]) as w order by 1) s`);
+  // The same global order as the inbox worker's batches (by lock key), so the two never deadlock.
+  await lockWamidsInOrder(tx, wamids);
   const waiting = await queryRows<{ wamid: string }>(tx, sql`select distinct wamid from ${pendingStatuses} where wamid in (${list})`);
   let events = 0;
   for (const { wamid } of waiting) events += await applyPendingStatuses(tx, wamid, deps);
