@@ -151,7 +151,8 @@ export class GraphSimulator {
       const entry: SimulatedRequest = {
         at,
         phoneNumberId,
-        to: String(body.to ?? ""),
+        // Meta resolves "+1 415…", "1415…" etc. to one recipient: key it by digits.
+        to: String(body.to ?? "").replace(/\D/g, ""),
         messageId: String(body.biz_opaque_callback_data ?? ""),
         outcome: "rejected",
         answered: true,
@@ -200,7 +201,7 @@ export class GraphSimulator {
     push(this.#pairTimes, `${phoneNumberId}:${entry.to}`, at);
     entry.outcome = "accepted";
     entry.wamid = `wamid.SIM${randomBytes(12).toString("base64url")}`;
-    return { messaging_product: "whatsapp", contacts: [{ input: entry.to, wa_id: entry.to.replace(/\D/g, "") }], messages: [{ id: entry.wamid }] };
+    return { messaging_product: "whatsapp", contacts: [{ input: String(entry.body.to ?? ""), wa_id: entry.to }], messages: [{ id: entry.wamid }] };
   }
 
   #answer(res: http.ServerResponse, status: number, payload: unknown): void {

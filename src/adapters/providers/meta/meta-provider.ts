@@ -26,7 +26,9 @@ export class MetaProvider implements WhatsAppProvider {
       ...message.body,
       messaging_product: "whatsapp",
       recipient_type: "individual",
-      to: message.to,
+      // With the "+", Meta reads the number as international; without it, Meta
+      // prepends the business number's country code (reference §5.1).
+      to: `+${message.to}`,
     };
     return this.#post(account, body, signal, (json) => nonEmpty(record(list(record(json)?.messages)[0])?.id));
   }
