@@ -23,6 +23,7 @@ import { appendToOutbox, type OutboxEvent } from "./outbox.js";
 import { accounts, webhookUnroutable } from "./schema/control.js";
 import { contacts, conversations, messages, pendingStatuses, providerUpdates } from "./schema/tenant.js";
 import { setTenantSearchPath, tenantSchemaName } from "./tenant-scope.js";
+import { findOrOpenConversation } from "./open-conversation.js";
 
 /**
  * Advisory lock class for status work on one wamid ("wa" + 4; the migrator
@@ -264,24 +265,7 @@ export class PostgresTenantInboundStore implements TenantInboundStore {
   }
 
   async findOrOpenConversation(accountId: string, contactId: string, at: Date): Promise<{ conversation: ConversationSnapshot; opened: boolean }> {
-    const open = () =>
-      this.#tx
-        .select()
-        .from(conversations)
-        .where(and(eq(conversations.accountId, accountId), eq(conversations.contactId, contactId), ne(conversations.status, "closed")))
-        .limit(1);
-    const [existing] = await open();
-    if (existing) return { conversation: conversationFromRow(existing), opened: false };
-    const [inserted] = await this.#tx
-      .insert(conversations)
-      .values({ id: this.#newId(), accountId, contactId, status: "active", source: "inbound", createTime: at, updateTime: at })
-      .onConflictDoNothing({ target: [conversations.accountId, conversations.contactId], where: sql`status <> 'closed'` })
-      .returning();
-    if (inserted) return { conversation: conversationFromRow(inserted), opened: true };
-    // A concurrent transaction opened it first (we waited for its commit).
-    const [winner] = await open();
-    if (!winner) throw new Error(`no open conversation for contact ${contactId} after a conflicting insert`);
-    return { conversation: conversationFromRow(winner), opened: false };
+    return findOrOpenConversation(this.#tx, { accountId, contactId, at, source: "inbound", newId: this.#newId });
   }
 
   async insertInboundMessage(input: NewInboundMessage): Promise<boolean> {

@@ -3,7 +3,7 @@
  * the tenant's schema by withTenant): contact, conversation, message, the
  * send job in control.jobs and the events in the outbox, committed together.
  */
-import { and, eq, getTableColumns, isNull, max, ne, or, sql } from "drizzle-orm";
+import { and, eq, getTableColumns, isNull, max, or, sql } from "drizzle-orm";
 
 import type { InboundEvent } from "../../domain/inbound-events.js";
 import type { ConversationForSend, Recipient, RecipientContact, SendingAccount, StoredMessage } from "../../domain/outbound/index.js";
@@ -16,6 +16,7 @@ import { selectStoredMessages, storedMessageFromRow, UUID } from "./outbound-row
 import { appendToOutbox } from "./outbox.js";
 import { accounts, jobs } from "./schema/control.js";
 import { contacts, conversations, messages, sendIdempotencyKeys } from "./schema/tenant.js";
+import { findOrOpenConversation } from "./open-conversation.js";
 
 export const SEND_MESSAGE_JOB = "send_message";
 
@@ -104,24 +105,7 @@ export class PostgresOutboundTransaction implements OutboundTransaction {
   }
 
   async findOrOpenConversation(accountId: string, contactId: string, at: Date): Promise<ConversationForSend> {
-    const open = () =>
-      this.#tx
-        .select()
-        .from(conversations)
-        .where(and(eq(conversations.accountId, accountId), eq(conversations.contactId, contactId), ne(conversations.status, "closed")))
-        .limit(1);
-    const [existing] = await open();
-    if (existing) return { conversation: conversationFromRow(existing), opened: false };
-    const [inserted] = await this.#tx
-      .insert(conversations)
-      .values({ id: this.#newId(), accountId, contactId, status: "active", source: "manual", createTime: at, updateTime: at })
-      .onConflictDoNothing({ target: [conversations.accountId, conversations.contactId], where: sql`status <> 'closed'` })
-      .returning();
-    if (inserted) return { conversation: conversationFromRow(inserted), opened: true };
-    // A concurrent transaction (a send or an inbound message) opened it first; we waited for its commit.
-    const [winner] = await open();
-    if (!winner) throw new Error(`no open conversation for contact ${contactId} after a conflicting insert`);
-    return { conversation: conversationFromRow(winner), opened: false };
+    return findOrOpenConversation(this.#tx, { accountId, contactId, at, source: "manual", newId: this.#newId });
   }
 
   async insertOutboundMessage(message: NewOutboundMessage): Promise<void> {
