@@ -8,7 +8,15 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 
 import { describeInbound } from "../../domain/inbound.js";
-import type { ContactCreated, ConversationOpened, InboundEvent, MessageReceived, MessageStatusChanged } from "../../domain/inbound-events.js";
+import type {
+  AccountRef,
+  ContactCreated,
+  ConversationOpened,
+  InboundEvent,
+  MessageReceived,
+  MessageStatusChanged,
+  OutboundMessageSnapshot,
+} from "../../domain/inbound-events.js";
 import {
   ContactCreatedEventSchema,
   ConversationOpenedEventSchema,
@@ -35,12 +43,31 @@ export function toOutboxEvent(event: InboundEvent): OutboxEvent {
 }
 
 function header(event: InboundEvent) {
+  return eventHeader(event.eventId, event.account, event.occurredAt);
+}
+
+/** The fields every event carries (SPEC §7): its id, tenant, account, time and business. */
+export function eventHeader(eventId: string, account: AccountRef, occurredAt: Date) {
   return {
-    eventId: event.eventId,
-    tenantId: event.account.tenantId,
-    accountId: event.account.id,
-    occurredAt: timestampFromDate(event.occurredAt),
-    businessId: event.account.businessId,
+    eventId,
+    tenantId: account.tenantId,
+    accountId: account.id,
+    occurredAt: timestampFromDate(occurredAt),
+    businessId: account.businessId,
+  };
+}
+
+/** What status and failure events say about the outbound message (seed 000 §3.3 fields). */
+export function outboundMessageFields(account: AccountRef, message: OutboundMessageSnapshot) {
+  return {
+    conversationId: message.conversationId ?? "",
+    messageId: message.id,
+    wamid: message.wamid,
+    from: account.displayPhoneNumber,
+    to: message.contactPhone,
+    content: message.displayText,
+    type: messageTypeToPb(message.type),
+    metadata: message.metadata,
   };
 }
 
@@ -66,18 +93,11 @@ function messageStatus(event: MessageStatusChanged) {
   const { message, account } = event;
   return create(MessageStatusEventSchema, {
     ...header(event),
-    conversationId: message.conversationId ?? "",
-    messageId: message.id,
-    wamid: message.wamid,
-    from: account.displayPhoneNumber,
-    to: message.contactPhone,
-    content: message.displayText,
-    type: messageTypeToPb(message.type),
+    ...outboundMessageFields(account, message),
     status: messageStatusToPb(event.status),
     previousStatus: messageStatusToPb(event.previousStatus),
     statusTime: timestampFromDate(event.statusTime),
     error: event.error && providerErrorToPb(event.error),
-    metadata: message.metadata,
     pricing: event.pricing && {
       billable: event.pricing.billable ?? false,
       pricingModel: event.pricing.pricingModel ?? "",

@@ -133,7 +133,8 @@ function interactiveToPb(reply: InteractiveReply): NonNullable<MessageInitShape<
   }
 }
 
-function contactCardToPb(card: ContactCard): MessageInitShape<typeof ContactCardSchema> {
+/** A contact card (inbound or outbound: the same shape) as its protobuf message. */
+export function contactCardToPb(card: ContactCard): MessageInitShape<typeof ContactCardSchema> {
   const name = card.name;
   return {
     name: name && {

@@ -4,14 +4,13 @@
  * are written to the outbox in the transaction that records the change.
  */
 import { create, toBinary } from "@bufbuild/protobuf";
-import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 
 import type { AccountRef, OutboundMessageSnapshot } from "../../domain/inbound-events.js";
 import type { MessageStatus } from "../../domain/message-status.js";
 import type { ProviderError } from "../../ports/whatsapp-provider.js";
 import { MessageFailedEventSchema } from "../../../gen/whatsapp/v1/events_pb.js";
-import { toOutboxEvent } from "../events/inbound-events-pb.js";
-import { messageStatusToPb, messageTypeToPb } from "../events/message-enums.js";
+import { eventHeader, outboundMessageFields, toOutboxEvent } from "../events/inbound-events-pb.js";
+import { messageStatusToPb } from "../events/message-enums.js";
 import type { OutboxEvent } from "./outbox.js";
 
 export function messageSentEvent(eventId: string, account: AccountRef, message: OutboundMessageSnapshot, at: Date): OutboxEvent {
@@ -43,20 +42,9 @@ export interface FailedMessage {
 export function messageFailedEvent(eventId: string, account: AccountRef, failed: FailedMessage, at: Date): OutboxEvent {
   const { message, error } = failed;
   const payload = create(MessageFailedEventSchema, {
-    eventId,
-    tenantId: account.tenantId,
-    accountId: account.id,
-    occurredAt: timestampFromDate(at),
-    businessId: account.businessId,
-    conversationId: message.conversationId ?? "",
-    messageId: message.id,
-    wamid: message.wamid,
-    from: account.displayPhoneNumber,
-    to: message.contactPhone,
-    content: message.displayText,
-    type: messageTypeToPb(message.type),
+    ...eventHeader(eventId, account, at),
+    ...outboundMessageFields(account, message),
     error: { code: error.code, title: error.title, message: error.title, details: error.details, href: "", retryable: failed.retryable },
-    metadata: message.metadata,
     attemptCount: failed.attemptCount,
     previousStatus: messageStatusToPb(failed.previousStatus),
     contactId: message.contactId,

@@ -1,13 +1,12 @@
 /** Domain content (read back from the stored Graph API object) → the Message resource's content oneof. */
 import type { MessageInitShape } from "@bufbuild/protobuf";
+import { contactCardToPb } from "../../events/inbound-message-pb.js";
 
-import type { ContactCard } from "../../../domain/inbound.js";
 import type { MediaKind, MediaSource, OutboundContent, TemplateComponent, TemplateParameterValue } from "../../../domain/outbound/index.js";
 import {
   MediaKind as PbMediaKind,
   TemplateMessageComponent_ButtonSubType as PbSubType,
   TemplateMessageComponent_Type as PbComponentType,
-  type ContactCardSchema,
   type MediaSourceSchema,
   type MessageSchema,
   type TemplateMessageComponentSchema,
@@ -71,33 +70,6 @@ function sourceToPb(source: MediaSource): MessageInitShape<typeof MediaSourceSch
   return { source: source.kind === "link" ? { case: "link", value: source.link } : { case: "mediaId", value: source.id } };
 }
 
-function contactCardToPb(card: ContactCard): MessageInitShape<typeof ContactCardSchema> {
-  const n = card.name ?? {};
-  return {
-    name: {
-      formattedName: n.formattedName ?? "",
-      firstName: n.firstName ?? "",
-      lastName: n.lastName ?? "",
-      middleName: n.middleName ?? "",
-      suffix: n.suffix ?? "",
-      prefix: n.prefix ?? "",
-    },
-    phones: card.phones.map((p) => ({ phone: p.phone ?? "", waId: p.waId ?? "", type: p.type ?? "" })),
-    emails: card.emails.map((e) => ({ email: e.email ?? "", type: e.type ?? "" })),
-    addresses: card.addresses.map((a) => ({
-      street: a.street ?? "",
-      city: a.city ?? "",
-      state: a.state ?? "",
-      zip: a.zip ?? "",
-      country: a.country ?? "",
-      countryCode: a.countryCode ?? "",
-      type: a.type ?? "",
-    })),
-    org: card.org && { company: card.org.company ?? "", department: card.org.department ?? "", title: card.org.title ?? "" },
-    urls: card.urls.map((u) => ({ url: u.url ?? "", type: u.type ?? "" })),
-    birthday: card.birthday ?? "",
-  };
-}
 
 const COMPONENT_TYPES = { header: PbComponentType.HEADER, body: PbComponentType.BODY, button: PbComponentType.BUTTON } as const;
 const SUB_TYPES = { quick_reply: PbSubType.QUICK_REPLY, url: PbSubType.URL, copy_code: PbSubType.COPY_CODE } as const;
