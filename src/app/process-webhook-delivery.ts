@@ -1,6 +1,6 @@
 import type { InboundDelivery, ManagementChange, MessagingChange } from "../domain/inbound.js";
 import type { AccountRef, InboundEvent } from "../domain/inbound-events.js";
-import type { InboundStore } from "../ports/inbound-store.js";
+import type { InboundStore, StoredInboundMessage } from "../ports/inbound-store.js";
 import { applyStatusUpdate } from "./apply-message-status.js";
 import { receiveInboundMessage, type InboundDeps } from "./receive-inbound-message.js";
 import { independentOf, receiveInboundMessages, type InboundMessageItem } from "./receive-inbound-messages.js";
@@ -172,14 +172,18 @@ async function applyRun(run: MessagesRun, outcomes: DeliveryOutcome[], deps: Inb
   await run.store.inTenant(run.tenantId, async (tenant) => {
     const results = await receiveInboundMessages(tenant, run.items, deps);
     const events: InboundEvent[] = [];
+    const stored: StoredInboundMessage[] = [];
     results.forEach((result, i) => {
       const outcome = outcomes[run.owners[i]!]!;
-      if (result.stored) outcome.messagesStored += 1;
-      else outcome.duplicateMessages += 1;
+      if (result.stored) {
+        outcome.messagesStored += 1;
+        stored.push(result.inbound);
+      } else outcome.duplicateMessages += 1;
       outcome.events += result.events.length;
       events.push(...result.events);
     });
     await tenant.appendEvents(events);
+    if (stored.length > 0) await tenant.afterInboundStored(stored);
   });
 }
 
@@ -194,10 +198,13 @@ async function processMessagingChange(change: MessagingChange, store: InboundSto
   outcome.routedChanges += 1;
   await store.inTenant(account.tenantId, async (tenant) => {
     const events: InboundEvent[] = [];
+    const stored: StoredInboundMessage[] = [];
     for (const message of change.messages) {
       const result = await receiveInboundMessage(tenant, account, change, message, deps);
-      if (result.stored) outcome.messagesStored += 1;
-      else outcome.duplicateMessages += 1;
+      if (result.stored) {
+        outcome.messagesStored += 1;
+        stored.push(result.inbound);
+      } else outcome.duplicateMessages += 1;
       events.push(...result.events);
     }
     for (const status of change.statuses) {
@@ -212,6 +219,7 @@ async function processMessagingChange(change: MessagingChange, store: InboundSto
       outcome.updatesRecorded += 1;
     }
     await tenant.appendEvents(events);
+    if (stored.length > 0) await tenant.afterInboundStored(stored);
     outcome.events += events.length;
   });
 }

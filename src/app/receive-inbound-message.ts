@@ -1,13 +1,13 @@
 import { opensServiceWindow, type ContactProfile, type InboundMessage, type MessagingChange } from "../domain/inbound.js";
 import type { AccountRef, InboundEvent } from "../domain/inbound-events.js";
-import type { TenantInboundStore } from "../ports/inbound-store.js";
+import type { StoredInboundMessage, TenantInboundStore } from "../ports/inbound-store.js";
 
 export interface InboundDeps {
   newId: () => string;
   now: () => Date;
 }
 
-export type ReceiveResult = { stored: true; events: InboundEvent[] } | { stored: false; events: [] };
+export type ReceiveResult = { stored: true; events: InboundEvent[]; inbound: StoredInboundMessage } | { stored: false; events: [] };
 
 /**
  * Stores one inbound message once per wamid: contact (created or refreshed),
@@ -50,7 +50,7 @@ export async function receiveInboundMessage(
   if (created) events.push({ ...header("contact.created"), kind: "contact.created", contact, messageId, conversationId: conversation.id });
   if (opened) events.push({ ...header("conversation.opened"), kind: "conversation.opened", conversation: counted, contact, messageId });
   events.push({ ...header("message.received"), kind: "message.received", messageId, conversationId: conversation.id, message: normalised, contact });
-  return { stored: true, events };
+  return { stored: true, events, inbound: { account, messageId, conversationId: conversation.id, contact, message: normalised } };
 }
 
 /** The sender's profile from the change's contacts (matched by WhatsApp id, then by user id). */

@@ -87,7 +87,7 @@ export async function receiveInboundMessages(
       message: s.normalised,
       contact,
     });
-    results[s.index] = { stored: true, events };
+    results[s.index] = { stored: true, events, inbound: { account, messageId, conversationId: conversation.id, contact, message: s.normalised } };
   }
   return results;
 }

@@ -94,4 +94,18 @@ export interface TenantInboundStore {
   countInboundMessages(counts: readonly { conversationId: string; windowFrom: Date | undefined }[]): Promise<Map<string, ConversationSnapshot>>;
   /** Writes the events to the outbox, in order, in this transaction. */
   appendEvents(events: readonly InboundEvent[]): Promise<void>;
+  /**
+   * Runs what follows newly stored inbound messages in this transaction
+   * (opt-out keywords, one-time codes typed back…), after their events.
+   */
+  afterInboundStored(messages: readonly StoredInboundMessage[]): Promise<void>;
+}
+
+/** An inbound message this transaction stored (not a duplicate), as the work that follows it sees it. */
+export interface StoredInboundMessage {
+  account: AccountRef;
+  messageId: string;
+  conversationId: string;
+  contact: ContactSnapshot;
+  message: InboundMessage;
 }

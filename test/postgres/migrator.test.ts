@@ -104,9 +104,13 @@ describe("ensureTenant", () => {
         "contacts",
         "conversations",
         "messages",
+        "otps",
         "pending_statuses",
         "provider_updates",
         "send_idempotency_keys",
+        "template_versions",
+        "templates",
+        "tenant_settings",
       ]);
     }
     const rows = await queryRows<{ id: string; schema_name: string }>(
@@ -155,7 +159,8 @@ describe("ensureTenant", () => {
           join pg_class rt on rt.oid = c.confrelid join pg_namespace rn on rn.oid = rt.relnamespace
           where c.contype = 'f' and tn.nspname in (${schemaA}, ${schemaB})`,
     );
-    expect(refs.length).toBe(6);
+    // Per schema: conversations→contacts, messages→contacts, messages→conversations, otps→contacts, template_versions→templates.
+    expect(refs.length).toBe(10);
     for (const ref of refs) expect(ref.ref_schema).toBe(ref.table_schema);
 
     // The row landed in A's schema, and B's foreign key does not see A's contact.

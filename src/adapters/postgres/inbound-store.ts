@@ -15,10 +15,11 @@ import { waIdToE164 } from "../../domain/inbound.js";
 import type { AccountRef, ContactSnapshot, ConversationSnapshot, InboundEvent, OutboundMessageSnapshot } from "../../domain/inbound-events.js";
 import type { MessageStatus } from "../../domain/message-status.js";
 import { applyPendingStatuses as applyPendingStatusesUseCase } from "../../app/apply-message-status.js";
-import type { InboundStore, NewInboundMessage, StatusChange, TenantInboundStore } from "../../ports/inbound-store.js";
+import type { InboundStore, NewInboundMessage, StatusChange, StoredInboundMessage, TenantInboundStore } from "../../ports/inbound-store.js";
 import { toOutboxEvent } from "../events/inbound-events-pb.js";
 import { queryRows, type Database } from "./database.js";
 import { accountFromRow, conversationFromRow, displayTextOf, inboundContent, statusUpdateFromJson } from "./inbound-rows.js";
+import type { InboundReaction, InboundReactionContext } from "./inbound-reactions.js";
 import { appendToOutbox, type OutboxEvent } from "./outbox.js";
 import { accounts, webhookUnroutable } from "./schema/control.js";
 import { contacts, conversations, messages, pendingStatuses, providerUpdates } from "./schema/tenant.js";
@@ -53,6 +54,9 @@ export interface InboundStoreOptions {
    * Without it each call goes to the database at once.
    */
   batch?: TransactionBatch;
+  /** What follows newly stored inbound messages (opt-out keywords, typed-back codes), in order. */
+  reactions?: readonly InboundReaction[];
+  now?: () => Date;
 }
 
 /**
@@ -72,6 +76,11 @@ export class TransactionBatch {
   /** Keeps events for the outbox, in order. */
   add(events: readonly InboundEvent[]): void {
     for (const event of events) this.#events.push(toOutboxEvent(event));
+  }
+
+  /** Keeps events already in outbox form, in order. */
+  addOutbox(events: readonly OutboxEvent[]): void {
+    this.#events.push(...events);
   }
 
   /** Writes the kept events to the outbox in one INSERT; call it last in the transaction. Returns how many. */
@@ -149,7 +158,13 @@ export class PostgresInboundStore implements InboundStore {
       await setTenantSearchPath(this.#tx, schema);
       if (batch) batch.schema = schema;
     }
-    return work(new PostgresTenantInboundStore(this.#tx, this.#options.newId, batch));
+    return work(
+      new PostgresTenantInboundStore(this.#tx, this.#options.newId, batch, {
+        tenantId,
+        reactions: this.#options.reactions ?? [],
+        now: this.#options.now ?? (() => new Date()),
+      }),
+    );
   }
 }
 
@@ -158,12 +173,19 @@ export class PostgresTenantInboundStore implements TenantInboundStore {
   readonly #tx: Database;
   readonly #newId: () => string;
   readonly #batch: TransactionBatch | undefined;
+  readonly #reacting: { tenantId: string; reactions: readonly InboundReaction[]; now: () => Date } | undefined;
 
   /** With a `batch`, events wait in it for its `flush`; without, they are written at once. */
-  constructor(tx: Database, newId: () => string, batch?: TransactionBatch) {
+  constructor(
+    tx: Database,
+    newId: () => string,
+    batch?: TransactionBatch,
+    reacting?: { tenantId: string; reactions: readonly InboundReaction[]; now: () => Date },
+  ) {
     this.#tx = tx;
     this.#newId = newId;
     this.#batch = batch;
+    this.#reacting = reacting;
   }
 
   async messageIdByWamid(wamid: string): Promise<string | undefined> {
@@ -469,6 +491,22 @@ export class PostgresTenantInboundStore implements TenantInboundStore {
   async appendEvents(events: readonly InboundEvent[]): Promise<void> {
     if (this.#batch) this.#batch.add(events);
     else await appendToOutbox(this.#tx, events.map(toOutboxEvent));
+  }
+
+  async afterInboundStored(stored: readonly StoredInboundMessage[]): Promise<void> {
+    const reacting = this.#reacting;
+    if (!reacting || stored.length === 0) return;
+    const context: InboundReactionContext = {
+      tx: this.#tx,
+      tenantId: reacting.tenantId,
+      newId: this.#newId,
+      now: reacting.now,
+      emit: async (events) => {
+        if (this.#batch) this.#batch.addOutbox(events);
+        else await appendToOutbox(this.#tx, events);
+      },
+    };
+    for (const react of reacting.reactions) await react(context, stored);
   }
 }
 

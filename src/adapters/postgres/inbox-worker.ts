@@ -22,6 +22,7 @@ import { parseSandboxDelivery, SANDBOX_INBOX_PROVIDER } from "../providers/sandb
 import type { Wakeup } from "../shared/wakeup.js";
 import type { Database } from "./database.js";
 import { lockWamidsInOrder, PostgresInboundStore, TransactionBatch } from "./inbound-store.js";
+import type { InboundReaction } from "./inbound-reactions.js";
 import { conflictKeys, planBatches } from "./inbox-batches.js";
 import { claimInboxRows, lockClaimedRows, markInboxRows, recordInboxFailure, type ClaimedRow, type FinalStatus } from "./inbox-queue.js";
 
@@ -42,6 +43,8 @@ export interface InboxWorkerOptions {
   onEventsCommitted?: () => void;
   newId: () => string;
   now: () => Date;
+  /** What follows newly stored inbound messages in their transaction (inbound-reactions.ts). */
+  reactions?: readonly InboundReaction[];
   /** Names this worker in `locked_by`; default: host-independent random id. */
   workerId?: string;
   /** Transactions run at once (each holds one pool connection). Default 4. */
@@ -99,6 +102,7 @@ export class InboxWorker {
   readonly #wakeup: Wakeup | undefined;
   readonly #onEventsCommitted: () => void;
   readonly #deps: { newId: () => string; now: () => Date };
+  readonly #reactions: readonly InboundReaction[];
   readonly #concurrency: number;
   readonly #batchSize: number;
   readonly #pollIntervalMs: number;
@@ -115,6 +119,7 @@ export class InboxWorker {
     this.#wakeup = options.wakeup;
     this.#onEventsCommitted = options.onEventsCommitted ?? (() => {});
     this.#deps = { newId: options.newId, now: options.now };
+    this.#reactions = options.reactions ?? [];
     this.workerId = options.workerId ?? `inbox-${randomBytes(6).toString("hex")}`;
     this.#concurrency = positive(options.concurrency ?? 4, "concurrency");
     this.#batchSize = positive(options.batchSize ?? 16, "batchSize");
@@ -232,7 +237,13 @@ export class InboxWorker {
     await lockWamidsInOrder(tx, applied.flatMap(({ delivery }) => statusWamids(delivery)));
     // All the batch's deliveries at once: runs of plain inbound messages are stored set-wise.
     const outcomes = await processWebhookDeliveries(
-      applied.map(({ row, delivery }) => ({ delivery, store: new PostgresInboundStore(tx, { inboxId: row.id, newId: this.#deps.newId, batch: shared }) })),
+      applied.map(({ row, delivery }) => ({ delivery, store: new PostgresInboundStore(tx, {
+          inboxId: row.id,
+          newId: this.#deps.newId,
+          now: this.#deps.now,
+          batch: shared,
+          reactions: this.#reactions,
+        }) })),
       this.#deps,
     );
     applied.forEach(({ at, row }, i) => {

@@ -5,7 +5,7 @@
 import type { AppContext } from "../../context.js";
 import { InboxWorker, type InboxWorkerOptions } from "./inbox-worker.js";
 
-export type InboxTuning = Partial<Omit<InboxWorkerOptions, "db" | "logger" | "wakeup" | "onEventsCommitted" | "newId" | "now">>;
+export type InboxTuning = Partial<Omit<InboxWorkerOptions, "db" | "logger" | "wakeup" | "onEventsCommitted" | "newId" | "now" | "reactions">>;
 
 export function startInboxWorker(app: AppContext, tuning: InboxTuning = {}): InboxWorker | undefined {
   if (!app.config.workers.has("inbox")) return undefined;
@@ -16,6 +16,7 @@ export function startInboxWorker(app: AppContext, tuning: InboxTuning = {}): Inb
     onEventsCommitted: () => app.outboxWakeup.notify(),
     newId: app.newId,
     now: app.now,
+    reactions: app.inboundReactions,
     // PGlite has one connection: concurrent transactions would only queue behind each other.
     ...(app.database.kind === "pglite" ? { concurrency: 1 } : {}),
     ...tuning,

@@ -10,7 +10,9 @@ import { accountService } from "./accounts/index.js";
 import { createHealthService } from "./health.js";
 import { messagingService } from "./messaging/index.js";
 import { registerReflection } from "./reflection.js";
-import { unimplementedService } from "./unimplemented.js";
+import { conversationService } from "./conversations/index.js";
+import { otpService } from "./otp/index.js";
+import { templateService } from "./templates/index.js";
 
 /** The API, service by service. Reflection lists whatever is registered here. */
 export function routes(app: AppContext) {
@@ -18,9 +20,9 @@ export function routes(app: AppContext) {
     router.service(Health, createHealthService(app.health));
     router.service(AccountService, accountService(app));
     router.service(MessagingService, messagingService(app));
-    router.service(ConversationService, unimplementedService(ConversationService, "the conversations and contacts work"));
-    router.service(TemplateService, unimplementedService(TemplateService, "the templates and one-time codes work"));
-    router.service(OtpService, unimplementedService(OtpService, "the templates and one-time codes work"));
+    router.service(ConversationService, conversationService(app));
+    router.service(TemplateService, templateService(app));
+    router.service(OtpService, otpService(app));
     registerReflection(router);
   };
 }

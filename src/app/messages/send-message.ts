@@ -38,49 +38,66 @@ export const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
  * A repeated idempotency key returns the first message instead.
  */
 export async function sendMessage(deps: SendMessageDeps, tenantId: string, request: SendRequest): Promise<SendMessageResult> {
+  assertSendable(request);
+  return deps.outbound.inTransaction(tenantId, (tx) => queueMessage(tx, deps, tenantId, request));
+}
+
+/** Refuses a request WhatsApp would refuse, with every violation by field. */
+export function assertSendable(request: SendRequest): void {
   const violations = validateSendRequest(request);
   if (violations.length > 0) throw DomainError.invalid(violations);
-  const recipient = normaliseRecipient(request.to)!;
+}
 
-  return deps.outbound.inTransaction(tenantId, async (tx) => {
-    const account = await liveAccount(tx, request.accountId);
-    const now = deps.now();
-    const messageId = deps.newId();
-    if (request.idempotencyKey !== "") {
-      const firstId = await tx.claimIdempotencyKey(request.idempotencyKey, messageId, now, new Date(now.getTime() + IDEMPOTENCY_WINDOW_MS));
-      if (firstId !== messageId) return { message: await existing(tx, firstId), duplicate: true };
-    }
+/**
+ * `sendMessage`'s work inside a transaction the caller opened, so other
+ * writes (a one-time code, a conversation's context) commit with the
+ * message and its job. Call `assertSendable(request)` first.
+ */
+export async function queueMessage(
+  tx: OutboundTransaction,
+  deps: Pick<SendMessageDeps, "newId" | "now">,
+  tenantId: string,
+  request: SendRequest,
+): Promise<SendMessageResult> {
+  const recipient = normaliseRecipient(request.to);
+  if (!recipient) throw DomainError.invalid([{ field: "to", description: "not a possible phone number" }]);
+  const account = await liveAccount(tx, request.accountId);
+  const now = deps.now();
+  const messageId = deps.newId();
+  if (request.idempotencyKey !== "") {
+    const firstId = await tx.claimIdempotencyKey(request.idempotencyKey, messageId, now, new Date(now.getTime() + IDEMPOTENCY_WINDOW_MS));
+    if (firstId !== messageId) return { message: await existing(tx, firstId), duplicate: true };
+  }
 
-    const { contact, created } = await tx.upsertRecipient(recipient, now);
-    if (isFreeForm(request.content)) await assertWindowOpen(tx, account.id, contact.id, now);
-    const content = await withResolvedReaction(tx, request.content);
-    const replyToWamid = request.replyTo === "" ? undefined : await sentWamidOf(tx, request.replyTo, "reply_to_message_id");
+  const { contact, created } = await tx.upsertRecipient(recipient, now);
+  if (isFreeForm(request.content)) await assertWindowOpen(tx, account.id, contact.id, now);
+  const content = await withResolvedReaction(tx, request.content);
+  const replyToWamid = request.replyTo === "" ? undefined : await sentWamidOf(tx, request.replyTo, "reply_to_message_id");
 
-    const { conversation, opened } = await tx.findOrOpenConversation(account.id, contact.id, now);
-    await tx.insertOutboundMessage({
-      id: messageId,
-      accountId: account.id,
-      conversationId: conversation.id,
-      contactId: contact.id,
-      recipient,
-      type: messageTypeOf(content),
-      content: toGraphMessage(content, replyToWamid),
-      replyToMessageId: request.replyTo || undefined,
-      priority: request.priority,
-      idempotencyKey: request.idempotencyKey || undefined,
-      metadata: request.metadata,
-    });
-    const counted = await tx.countOutboundMessage(conversation.id, now);
-    await tx.enqueueSend({ messageId, accountId: account.id, tenantId, priority: request.priority });
-
-    const { status: _status, ...ref } = account;
-    const header = () => ({ eventId: deps.newId(), account: ref, occurredAt: now });
-    const events: InboundEvent[] = [];
-    if (created) events.push({ ...header(), kind: "contact.created", contact, messageId, conversationId: conversation.id });
-    if (opened) events.push({ ...header(), kind: "conversation.opened", conversation: counted, contact, messageId });
-    await tx.appendEvents(events);
-    return { message: await existing(tx, messageId), duplicate: false };
+  const { conversation, opened } = await tx.findOrOpenConversation(account.id, contact.id, now);
+  await tx.insertOutboundMessage({
+    id: messageId,
+    accountId: account.id,
+    conversationId: conversation.id,
+    contactId: contact.id,
+    recipient,
+    type: messageTypeOf(content),
+    content: toGraphMessage(content, replyToWamid),
+    replyToMessageId: request.replyTo || undefined,
+    priority: request.priority,
+    idempotencyKey: request.idempotencyKey || undefined,
+    metadata: request.metadata,
   });
+  const counted = await tx.countOutboundMessage(conversation.id, now);
+  await tx.enqueueSend({ messageId, accountId: account.id, tenantId, priority: request.priority });
+
+  const { status: _status, ...ref } = account;
+  const header = () => ({ eventId: deps.newId(), account: ref, occurredAt: now });
+  const events: InboundEvent[] = [];
+  if (created) events.push({ ...header(), kind: "contact.created", contact, messageId, conversationId: conversation.id });
+  if (opened) events.push({ ...header(), kind: "conversation.opened", conversation: counted, contact, messageId });
+  await tx.appendEvents(events);
+  return { message: await existing(tx, messageId), duplicate: false };
 }
 
 async function liveAccount(tx: OutboundTransaction, accountId: string): Promise<SendingAccount> {

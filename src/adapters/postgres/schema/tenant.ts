@@ -13,7 +13,7 @@
  * tenant schema.
  */
 import { sql } from "drizzle-orm";
-import { boolean, check, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import { boolean, check, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
 
 const timestamptz = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
 
@@ -23,7 +23,9 @@ export type MessageDirection = (typeof MESSAGE_DIRECTIONS)[number];
 export const MESSAGE_STATUSES = ["queued", "sending", "sent", "delivered", "read", "failed", "received"] as const;
 export type MessageStatus = (typeof MESSAGE_STATUSES)[number];
 
-export const contacts = pgTable("contacts", {
+export const contacts = pgTable(
+  "contacts",
+  {
   id: uuid("id").primaryKey().defaultRandom(),
   /** WhatsApp id (the sender's number without +, as Meta sends it). */
   waId: text("wa_id").notNull().unique("contacts_wa_id_key"),
@@ -42,7 +44,9 @@ export const contacts = pgTable("contacts", {
   lastSeenTime: timestamptz("last_seen_time").notNull().defaultNow(),
   createTime: timestamptz("create_time").notNull().defaultNow(),
   updateTime: timestamptz("update_time").notNull().defaultNow(),
-});
+  },
+  (t) => [index("contacts_create_time_idx").on(t.createTime, t.id), index("contacts_last_seen_time_idx").on(t.lastSeenTime)],
+);
 
 /** Conversation states (ConversationStatus); only `closed` ends one — the next inbound message opens another. */
 export const CONVERSATION_STATUSES = ["active", "escalated", "closed"] as const;
@@ -73,9 +77,14 @@ export const conversations = pgTable(
     createTime: timestamptz("create_time").notNull().defaultNow(),
     updateTime: timestamptz("update_time").notNull().defaultNow(),
     closeTime: timestamptz("close_time"),
+    /** Why it closed: `inactivity`, `api` (UpdateConversation)… */
+    closeReason: text("close_reason"),
   },
   (t) => [
     index("conversations_account_contact_idx").on(t.accountId, t.contactId),
+    // The inactivity job's scan: open conversations by last change.
+    index("conversations_open_update_time_idx").on(t.updateTime).where(sql`${t.status} <> 'closed'`),
+    index("conversations_create_time_idx").on(t.createTime, t.id),
     index("conversations_account_update_time_idx").on(t.accountId, t.updateTime),
     // At most one open conversation per (account, contact): concurrent first
     // messages (two replicas, two deliveries) cannot open two.
@@ -227,5 +236,131 @@ export const providerUpdates = pgTable(
   (t) => [
     uniqueIndex("provider_updates_dedupe_key").on(t.dedupeKey),
     index("provider_updates_field_received_time_idx").on(t.field, t.receivedTime),
+  ],
+);
+
+/**
+ * Per-tenant settings, one row (id = 1) once anything is set; absent = the
+ * service's defaults. Opt-out/opt-in keywords are matched against inbound
+ * text messages (trimmed, case- and accent-insensitive, whole message).
+ */
+export const tenantSettings = pgTable(
+  "tenant_settings",
+  {
+    id: integer("id").primaryKey().default(1),
+    /** Whole-message keywords that set contacts.opted_out; null = the service default list. */
+    optOutKeywords: jsonb("opt_out_keywords").$type<string[]>(),
+    /** Whole-message keywords that clear contacts.opted_out; null = the service default list. */
+    optInKeywords: jsonb("opt_in_keywords").$type<string[]>(),
+    /** Idle time after which an open conversation is closed; null = the service default. */
+    inactivityTimeoutSeconds: integer("inactivity_timeout_seconds"),
+    /** AUTHENTICATION template SendOtp uses when the request names none. */
+    otpTemplateName: text("otp_template_name"),
+    otpTemplateLanguage: text("otp_template_language"),
+    updateTime: timestamptz("update_time").notNull().defaultNow(),
+  },
+  (t) => [check("tenant_settings_singleton_check", sql`${t.id} = 1`)],
+);
+
+export const TEMPLATE_CATEGORIES = ["MARKETING", "UTILITY", "AUTHENTICATION"] as const;
+export const TEMPLATE_STATUSES = ["DRAFT", "PENDING", "APPROVED", "REJECTED", "PAUSED", "DISABLED", "IN_APPEAL", "PENDING_DELETION", "DELETED"] as const;
+export type TemplateStatusName = (typeof TEMPLATE_STATUSES)[number];
+
+/**
+ * Message templates of the tenant's WhatsApp Business Accounts. Meta keys a
+ * template by (WABA, name, language); `components` is the latest version,
+ * `approved_components` the content of the version Meta approved (what sends
+ * must match while a later edit is under review).
+ */
+export const templates = pgTable(
+  "templates",
+  {
+    id: uuid("id").primaryKey(),
+    /** control.accounts.id the template was created through (another schema, so no foreign key). */
+    accountId: uuid("account_id").notNull(),
+    wabaId: text("waba_id").notNull(),
+    name: text("name").notNull(),
+    language: text("language").notNull(),
+    category: text("category").notNull(),
+    /** Latest version's components as the API takes them (TemplateComponents JSON). */
+    components: jsonb("components").$type<unknown>().notNull(),
+    messageSendTtlSeconds: integer("message_send_ttl_seconds"),
+    metaTemplateId: text("meta_template_id"),
+    status: text("status").$type<TemplateStatusName>().notNull(),
+    rejectedReason: text("rejected_reason"),
+    qualityScore: text("quality_score"),
+    version: integer("version").notNull().default(1),
+    /** Version Meta last approved; null while none is. */
+    approvedVersion: integer("approved_version"),
+    approvedComponents: jsonb("approved_components").$type<unknown>(),
+    createTime: timestamptz("create_time").notNull().defaultNow(),
+    updateTime: timestamptz("update_time").notNull().defaultNow(),
+    statusUpdateTime: timestamptz("status_update_time"),
+    deleteTime: timestamptz("delete_time"),
+  },
+  (t) => [
+    uniqueIndex("templates_waba_name_language_key").on(t.wabaId, t.name, t.language).where(sql`${t.deleteTime} is null`),
+    index("templates_meta_template_id_idx").on(t.metaTemplateId),
+    index("templates_account_name_idx").on(t.accountId, t.name),
+  ],
+);
+
+/** Every version of a template: each edit is a new row; the approved one stays known. */
+export const templateVersions = pgTable(
+  "template_versions",
+  {
+    templateId: uuid("template_id")
+      .notNull()
+      .references(() => templates.id),
+    version: integer("version").notNull(),
+    category: text("category").notNull(),
+    components: jsonb("components").$type<unknown>().notNull(),
+    /** Status this version reached (PENDING until Meta decides). */
+    status: text("status").notNull(),
+    rejectedReason: text("rejected_reason"),
+    createTime: timestamptz("create_time").notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.templateId, t.version] })],
+);
+
+export const OTP_STATES = ["pending", "verified", "expired", "locked", "failed"] as const;
+export type OtpState = (typeof OTP_STATES)[number];
+
+/**
+ * One-time codes sent over WhatsApp. The code itself is never stored: only
+ * an HMAC of it (keyed by the service's secret, salted per row).
+ */
+export const otps = pgTable(
+  "otps",
+  {
+    id: uuid("id").primaryKey(),
+    accountId: uuid("account_id").notNull(),
+    contactId: uuid("contact_id").references(() => contacts.id),
+    /** Recipient WhatsApp id (E.164 digits, no "+"). */
+    waId: text("wa_id").notNull(),
+    /** The message carrying the code. */
+    messageId: uuid("message_id"),
+    codeHash: text("code_hash").notNull(),
+    codeSalt: text("code_salt").notNull(),
+    codeLength: integer("code_length").notNull(),
+    state: text("state").$type<OtpState>().notNull().default("pending"),
+    attempts: integer("attempts").notNull().default(0),
+    maxAttempts: integer("max_attempts").notNull(),
+    requestId: text("request_id"),
+    templateName: text("template_name").notNull(),
+    templateLanguage: text("template_language").notNull(),
+    metadata: jsonb("metadata").$type<Record<string, string>>().notNull().default({}),
+    createTime: timestamptz("create_time").notNull().defaultNow(),
+    expireTime: timestamptz("expire_time").notNull(),
+    resendAvailableTime: timestamptz("resend_available_time").notNull(),
+    verifyTime: timestamptz("verify_time"),
+    /** `api` or `chat` (the user typed the code back). */
+    verifiedVia: text("verified_via"),
+  },
+  (t) => [
+    index("otps_wa_id_create_time_idx").on(t.waId, t.createTime),
+    uniqueIndex("otps_request_id_key").on(t.requestId).where(sql`${t.requestId} is not null`),
+    index("otps_expire_time_idx").on(t.expireTime).where(sql`${t.state} = 'pending'`),
+    check("otps_state_check", sql`${t.state} in ('pending', 'verified', 'expired', 'locked', 'failed')`),
   ],
 );
