@@ -19,7 +19,7 @@ import { WebhookCounters } from "./adapters/http/webhook-counters.js";
 import { DefaultProviderRegistry, type ProviderRegistryOptions } from "./adapters/providers/registry.js";
 import type { ProviderRegistry } from "./ports/whatsapp-provider.js";
 import type { SenderTuning } from "./adapters/postgres/start-sender-worker.js";
-import type { InboundReaction } from "./adapters/postgres/inbound-reactions.js";
+import type { InboundReaction, ProviderUpdateReaction } from "./adapters/postgres/inbound-reactions.js";
 
 /**
  * Every dependency, built once from the configuration. Handlers and use
@@ -48,7 +48,7 @@ export interface AppContext {
   /** The NATS connection (reconnecting in the background); undefined without NATS_URL. */
   nats: NatsLink | undefined;
   /** What follows newly stored inbound messages, in their transaction (see adapters/postgres/inbound-reactions.ts). */
-  inboundReactions: InboundReaction[];
+  inboundReactions: { messages: InboundReaction[]; providerUpdates: ProviderUpdateReaction[] };
   /** Time-ordered ids (UUIDv7): index-friendly and sortable by creation. */
   newId: () => string;
   now: () => Date;
@@ -102,7 +102,7 @@ export async function createAppContext(config: Config, logger: Logger, overrides
     sendWakeup: new Wakeup(),
     providers,
     nats,
-    inboundReactions: [],
+    inboundReactions: { messages: [], providerUpdates: [] },
     newId: () => uuidv7(),
     now: overrides.now ?? (() => new Date()),
     async close() {

@@ -242,7 +242,12 @@ async function processManagementChange(change: ManagementChange, store: InboundS
   }
   outcome.routedChanges += 1;
   for (const [tenantId, ofTenant] of groupByTenant(accounts)) {
-    const recorded = await store.inTenant(tenantId, (tenant) => tenant.recordProviderUpdate(change, accountNamedBy(change, ofTenant)?.id));
+    const accountId = accountNamedBy(change, ofTenant)?.id;
+    const recorded = await store.inTenant(tenantId, async (tenant) => {
+      const first = await tenant.recordProviderUpdate(change, accountId);
+      if (first) await tenant.afterProviderUpdate(change, accountId);
+      return first;
+    });
     if (recorded) outcome.updatesRecorded += 1;
   }
 }

@@ -99,6 +99,8 @@ export interface TenantInboundStore {
    * (opt-out keywords, one-time codes typed back…), after their events.
    */
   afterInboundStored(messages: readonly StoredInboundMessage[]): Promise<void>;
+  /** Runs what follows a management update recorded for the first time (template status…), in this transaction. */
+  afterProviderUpdate(update: ManagementChange, accountId: string | undefined): Promise<void>;
 }
 
 /** An inbound message this transaction stored (not a duplicate), as the work that follows it sees it. */

@@ -3,10 +3,12 @@
  * transaction as the messages themselves: a contact who writes an opt-out
  * keyword is opted out, a one-time code typed back in the chat is verified.
  * Each reaction is its own module; the inbox worker runs them in order after
- * the messages' own events, so their changes and events commit (or roll
+ * the messages' own events (and management-update reactions after the
+ * update is recorded), so their changes and events commit (or roll
  * back) with the messages — a crash cannot leave a message stored and its
  * reaction lost, and a redelivery (a duplicate wamid) never reacts twice.
  */
+import type { ManagementChange } from "../../domain/inbound.js";
 import type { StoredInboundMessage } from "../../ports/inbound-store.js";
 import type { Database } from "./database.js";
 import type { OutboxEvent } from "./outbox.js";
@@ -23,3 +25,16 @@ export interface InboundReactionContext {
 
 /** Reacts to messages of ONE tenant (all `messages` share `context.tenantId`). */
 export type InboundReaction = (context: InboundReactionContext, messages: readonly StoredInboundMessage[]) => Promise<void>;
+
+/**
+ * Reacts to a management update (template status, account update…) the
+ * tenant recorded for the first time (a repeated delivery does not react).
+ * `accountId` is the tenant's account the update names, when it names one.
+ */
+export type ProviderUpdateReaction = (context: InboundReactionContext, update: ManagementChange, accountId: string | undefined) => Promise<void>;
+
+/** Everything that reacts to what inbound processing stores. */
+export interface InboundReactions {
+  messages: readonly InboundReaction[];
+  providerUpdates: readonly ProviderUpdateReaction[];
+}

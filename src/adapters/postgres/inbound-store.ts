@@ -19,7 +19,7 @@ import type { InboundStore, NewInboundMessage, StatusChange, StoredInboundMessag
 import { toOutboxEvent } from "../events/inbound-events-pb.js";
 import { queryRows, type Database } from "./database.js";
 import { accountFromRow, conversationFromRow, displayTextOf, inboundContent, statusUpdateFromJson } from "./inbound-rows.js";
-import type { InboundReaction, InboundReactionContext } from "./inbound-reactions.js";
+import type { InboundReactionContext, InboundReactions } from "./inbound-reactions.js";
 import { appendToOutbox, type OutboxEvent } from "./outbox.js";
 import { accounts, webhookUnroutable } from "./schema/control.js";
 import { contacts, conversations, messages, pendingStatuses, providerUpdates } from "./schema/tenant.js";
@@ -55,7 +55,7 @@ export interface InboundStoreOptions {
    */
   batch?: TransactionBatch;
   /** What follows newly stored inbound messages (opt-out keywords, typed-back codes), in order. */
-  reactions?: readonly InboundReaction[];
+  reactions?: InboundReactions;
   now?: () => Date;
 }
 
@@ -161,7 +161,7 @@ export class PostgresInboundStore implements InboundStore {
     return work(
       new PostgresTenantInboundStore(this.#tx, this.#options.newId, batch, {
         tenantId,
-        reactions: this.#options.reactions ?? [],
+        reactions: this.#options.reactions ?? NO_REACTIONS,
         now: this.#options.now ?? (() => new Date()),
       }),
     );
@@ -173,14 +173,14 @@ export class PostgresTenantInboundStore implements TenantInboundStore {
   readonly #tx: Database;
   readonly #newId: () => string;
   readonly #batch: TransactionBatch | undefined;
-  readonly #reacting: { tenantId: string; reactions: readonly InboundReaction[]; now: () => Date } | undefined;
+  readonly #reacting: { tenantId: string; reactions: InboundReactions; now: () => Date } | undefined;
 
   /** With a `batch`, events wait in it for its `flush`; without, they are written at once. */
   constructor(
     tx: Database,
     newId: () => string,
     batch?: TransactionBatch,
-    reacting?: { tenantId: string; reactions: readonly InboundReaction[]; now: () => Date },
+    reacting?: { tenantId: string; reactions: InboundReactions; now: () => Date },
   ) {
     this.#tx = tx;
     this.#newId = newId;
@@ -496,7 +496,17 @@ export class PostgresTenantInboundStore implements TenantInboundStore {
   async afterInboundStored(stored: readonly StoredInboundMessage[]): Promise<void> {
     const reacting = this.#reacting;
     if (!reacting || stored.length === 0) return;
-    const context: InboundReactionContext = {
+    for (const react of reacting.reactions.messages) await react(this.#reactionContext(reacting), stored);
+  }
+
+  async afterProviderUpdate(update: ManagementChange, accountId: string | undefined): Promise<void> {
+    const reacting = this.#reacting;
+    if (!reacting) return;
+    for (const react of reacting.reactions.providerUpdates) await react(this.#reactionContext(reacting), update, accountId);
+  }
+
+  #reactionContext(reacting: { tenantId: string; now: () => Date }): InboundReactionContext {
+    return {
       tx: this.#tx,
       tenantId: reacting.tenantId,
       newId: this.#newId,
@@ -506,9 +516,10 @@ export class PostgresTenantInboundStore implements TenantInboundStore {
         else await appendToOutbox(this.#tx, events);
       },
     };
-    for (const react of reacting.reactions) await react(context, stored);
   }
 }
+
+const NO_REACTIONS: InboundReactions = { messages: [], providerUpdates: [] };
 
 function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;

@@ -22,7 +22,7 @@ import { parseSandboxDelivery, SANDBOX_INBOX_PROVIDER } from "../providers/sandb
 import type { Wakeup } from "../shared/wakeup.js";
 import type { Database } from "./database.js";
 import { lockWamidsInOrder, PostgresInboundStore, TransactionBatch } from "./inbound-store.js";
-import type { InboundReaction } from "./inbound-reactions.js";
+import type { InboundReactions } from "./inbound-reactions.js";
 import { conflictKeys, planBatches } from "./inbox-batches.js";
 import { claimInboxRows, lockClaimedRows, markInboxRows, recordInboxFailure, type ClaimedRow, type FinalStatus } from "./inbox-queue.js";
 
@@ -44,7 +44,7 @@ export interface InboxWorkerOptions {
   newId: () => string;
   now: () => Date;
   /** What follows newly stored inbound messages in their transaction (inbound-reactions.ts). */
-  reactions?: readonly InboundReaction[];
+  reactions?: InboundReactions;
   /** Names this worker in `locked_by`; default: host-independent random id. */
   workerId?: string;
   /** Transactions run at once (each holds one pool connection). Default 4. */
@@ -102,7 +102,7 @@ export class InboxWorker {
   readonly #wakeup: Wakeup | undefined;
   readonly #onEventsCommitted: () => void;
   readonly #deps: { newId: () => string; now: () => Date };
-  readonly #reactions: readonly InboundReaction[];
+  readonly #reactions: InboundReactions;
   readonly #concurrency: number;
   readonly #batchSize: number;
   readonly #pollIntervalMs: number;
@@ -119,7 +119,7 @@ export class InboxWorker {
     this.#wakeup = options.wakeup;
     this.#onEventsCommitted = options.onEventsCommitted ?? (() => {});
     this.#deps = { newId: options.newId, now: options.now };
-    this.#reactions = options.reactions ?? [];
+    this.#reactions = options.reactions ?? { messages: [], providerUpdates: [] };
     this.workerId = options.workerId ?? `inbox-${randomBytes(6).toString("hex")}`;
     this.#concurrency = positive(options.concurrency ?? 4, "concurrency");
     this.#batchSize = positive(options.batchSize ?? 16, "batchSize");
