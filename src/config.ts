@@ -29,6 +29,8 @@ export interface Config {
   natsStreamReplicas: number;
   /** JetStream duplicate window: a re-published event id within it is dropped. */
   natsDuplicateWindowSeconds: number;
+  /** Published events stay in the outbox this long: how far back WatchEvents can resume. */
+  outboxRetentionSeconds: number;
   whatsappGraphUrl: string;
   whatsappApiVersion: string;
   metaAppSecret: string | undefined;
@@ -67,6 +69,29 @@ export interface Config {
   /** How long SIGTERM waits for in-flight requests before closing connections. */
   shutdownGraceMs: number;
   workers: ReadonlySet<Worker>;
+  /** Idle time before an open conversation is closed, for tenants that set none. */
+  conversationInactivityTimeoutSeconds: number;
+  /** Pause between two inactivity sweeps (the `scheduler` worker). */
+  inactivitySweepIntervalMs: number;
+  /** Seconds between periodic template syncs (scheduler worker); 0 = off. */
+  templateSyncIntervalSeconds: number;
+  /** One-time codes (OtpService): attempt limit, resend cooldown, send limits, default template. */
+  otp: OtpConfig;
+}
+
+export interface OtpConfig {
+  /** Verification attempts per code. */
+  maxAttempts: number;
+  /** Minimum time between two codes to one phone. */
+  resendCooldownSeconds: number;
+  /** Codes per phone in any sliding hour; 0 = no limit. */
+  maxPerPhonePerHour: number;
+  /** Codes per tenant in any sliding minute; 0 = no limit. */
+  maxPerTenantPerMinute: number;
+  /** AUTHENTICATION template used when neither the request nor the tenant's settings name one. */
+  templateName: string | undefined;
+  /** Its language when nothing else says which. */
+  templateLanguage: string;
 }
 
 export class ConfigError extends Error {
@@ -225,6 +250,7 @@ export function loadConfig(env: Env = process.env): Config {
     natsStreamMaxAgeSeconds: reader.integer("NATS_STREAM_MAX_AGE_SECONDS", 7 * 24 * 3600, 0, 10 * 365 * 24 * 3600),
     natsStreamReplicas: reader.integer("NATS_STREAM_REPLICAS", 1, 1, 5),
     natsDuplicateWindowSeconds: reader.integer("NATS_DUPLICATE_WINDOW_SECONDS", 120, 1, 7 * 24 * 3600),
+    outboxRetentionSeconds: reader.integer("OUTBOX_RETENTION_SECONDS", 24 * 3600, 60, 365 * 24 * 3600),
     whatsappGraphUrl: reader.url("WHATSAPP_GRAPH_URL", ["http:", "https:"]) ?? "https://graph.facebook.com",
     whatsappApiVersion: reader.string("WHATSAPP_API_VERSION", "v23.0"),
     metaAppSecret: reader.optional("META_APP_SECRET"),
@@ -250,6 +276,17 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel: reader.oneOf<LogLevel>("LOG_LEVEL", LOG_LEVELS, "info"),
     shutdownGraceMs: reader.integer("SHUTDOWN_GRACE_MS", 10_000, 0, 600_000),
     workers: reader.subset<Worker>("WORKERS", ALL_WORKERS, ALL_WORKERS),
+    conversationInactivityTimeoutSeconds: reader.integer("CONVERSATION_INACTIVITY_TIMEOUT_SECONDS", 24 * 3600, 60, 30 * 24 * 3600),
+    inactivitySweepIntervalMs: reader.integer("INACTIVITY_SWEEP_INTERVAL_MS", 60_000, 100, 3_600_000),
+    templateSyncIntervalSeconds: reader.integer("TEMPLATE_SYNC_INTERVAL_SECONDS", 3_600, 0, 7 * 24 * 3600),
+    otp: {
+      maxAttempts: reader.integer("OTP_MAX_ATTEMPTS", 5, 1, 20),
+      resendCooldownSeconds: reader.integer("OTP_RESEND_COOLDOWN_SECONDS", 60, 0, 3_600),
+      maxPerPhonePerHour: reader.integer("OTP_MAX_PER_PHONE_PER_HOUR", 10, 0, 10_000),
+      maxPerTenantPerMinute: reader.integer("OTP_MAX_PER_TENANT_PER_MINUTE", 600, 0, 1_000_000),
+      templateName: reader.optional("OTP_TEMPLATE_NAME"),
+      templateLanguage: reader.string("OTP_TEMPLATE_LANGUAGE", "en_US"),
+    },
   };
 
   if (!/^[A-Za-z0-9_-]{1,64}$/.test(config.natsStream)) {
@@ -257,6 +294,13 @@ export function loadConfig(env: Env = process.env): Config {
   }
   if (!/^v\d+\.\d+$/.test(config.whatsappApiVersion)) {
     reader.problems.push(`WHATSAPP_API_VERSION: must look like v23.0 (got "${config.whatsappApiVersion}")`);
+  }
+
+  if (config.otp.templateName !== undefined && !/^[a-z0-9_]{1,512}$/.test(config.otp.templateName)) {
+    reader.problems.push(`OTP_TEMPLATE_NAME: lowercase letters, digits and "_" only (got "${config.otp.templateName}")`);
+  }
+  if (!/^[a-z]{2,3}([_-][A-Za-z0-9]{2,4})?$/.test(config.otp.templateLanguage)) {
+    reader.problems.push(`OTP_TEMPLATE_LANGUAGE: must be a language code such as en or en_US (got "${config.otp.templateLanguage}")`);
   }
 
   checkAuth(reader, config);

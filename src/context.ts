@@ -20,6 +20,20 @@ import { DefaultProviderRegistry, type ProviderRegistryOptions } from "./adapter
 import type { ProviderRegistry } from "./ports/whatsapp-provider.js";
 import type { SenderTuning } from "./adapters/postgres/start-sender-worker.js";
 import type { InboundReaction, ProviderUpdateReaction } from "./adapters/postgres/inbound-reactions.js";
+import { PostgresConversationStore } from "./adapters/postgres/conversation-store.js";
+import { optOutKeywordReaction, userPreferencesReaction } from "./adapters/postgres/opt-out-reaction.js";
+import type { ConversationStore } from "./ports/conversation-store.js";
+import { EventFeed, OutboxWakeup } from "./adapters/postgres/event-feed.js";
+import { outboxRecordToEvent } from "./adapters/events/event-envelope.js";
+import type { Event } from "../gen/whatsapp/v1/events_pb.js";
+import { deriveCodeKey } from "./domain/otp/code.js";
+import { otpTypedBackReaction } from "./adapters/postgres/otp-reaction.js";
+import { revealingOtpCodes } from "./adapters/providers/sealed-otp-codes.js";
+import { PostgresTemplateStore } from "./adapters/postgres/template-store.js";
+import { templateStatusReaction } from "./adapters/postgres/template-status-reaction.js";
+import { DefaultTemplateProviders } from "./adapters/providers/template-providers.js";
+import type { TemplateStore } from "./ports/template-store.js";
+import type { TemplateProviders } from "./ports/template-provider.js";
 
 /**
  * Every dependency, built once from the configuration. Handlers and use
@@ -30,8 +44,12 @@ export interface AppContext {
   logger: Logger;
   database: DatabaseHandle;
   accounts: AccountRepository;
+  /** Conversations, their messages, contacts and conversation settings (ConversationService). */
+  conversations: ConversationStore;
   /** Seals and opens credentials at rest (AES-256-GCM with ENCRYPTION_KEY). */
   secretBox: SecretBox;
+  /** HMAC key of one-time codes, derived from ENCRYPTION_KEY (see domain/otp/code.ts). */
+  otpCodeKey: Buffer;
   health: HealthStatus;
   /** Durable, group-committed writes of webhook deliveries to the inbox. */
   inboxWriter: InboxWriter;
@@ -39,12 +57,18 @@ export interface AppContext {
   webhookCounters: WebhookCounters;
   /** Notified after a webhook delivery is committed to the inbox. */
   inboxWakeup: Wakeup;
-  /** Notified after events are committed to the outbox. */
-  outboxWakeup: Wakeup;
+  /** Notified after events are committed to the outbox (wakes the relay and the event feed). */
+  outboxWakeup: OutboxWakeup;
+  /** The tenants' events in commit order, replayed and live (WatchEvents). */
+  eventFeed: EventFeed<Event>;
   /** Notified after send jobs are committed: the sender claims now instead of at its next poll. */
   sendWakeup: Wakeup;
   /** The provider (Meta Cloud API, sandbox…) that sends for an account. */
   providers: ProviderRegistry;
+  /** Message templates of the tenants' WABAs (TemplateService, the send check, the sync job). */
+  templates: TemplateStore;
+  /** The provider's template management (Meta Graph API, sandbox) for an account. */
+  templateProviders: TemplateProviders;
   /** The NATS connection (reconnecting in the background); undefined without NATS_URL. */
   nats: NatsLink | undefined;
   /** What follows newly stored inbound messages, in their transaction (see adapters/postgres/inbound-reactions.ts). */
@@ -77,10 +101,15 @@ export async function createAppContext(config: Config, logger: Logger, overrides
     throw error;
   }
   const box = new SecretBox(encryptionKey);
+  const otpCodeKey = deriveCodeKey(encryptionKey);
   // Connects in the background: the service starts and serves without NATS (events wait in the outbox).
   const nats = config.natsUrl ? openNatsConnection({ servers: config.natsUrl, logger }) : undefined;
   const inboxWriter = InboxWriter.forDatabase(database.db, overrides.inboxWriter);
   const inboxWakeup = new Wakeup();
+  const sendWakeup = new Wakeup();
+  const outboxWakeup = new OutboxWakeup();
+  const eventFeed = new EventFeed({ db: database.db, decode: outboxRecordToEvent, logger: logger.child({ component: "event-feed" }) });
+  outboxWakeup.onNotify(() => eventFeed.wake());
   const providers = new DefaultProviderRegistry({
     db: database.db,
     graphUrl: config.whatsappGraphUrl,
@@ -93,21 +122,43 @@ export async function createAppContext(config: Config, logger: Logger, overrides
     logger,
     database,
     accounts: new PostgresAccountRepository(database.db, box, { tenantDir: overrides.migrationFolders?.tenantDir }),
+    conversations: new PostgresConversationStore(database.db, {
+      newId: () => uuidv7(),
+      tenantDir: overrides.migrationFolders?.tenantDir,
+      onEventsCommitted: () => outboxWakeup.notify(),
+      // Queued sends (StartConversation) start at once instead of at the sender's next poll.
+      onJobsCommitted: () => sendWakeup.notify(),
+    }),
     secretBox: box,
+    otpCodeKey,
     health: new HealthStatus(),
     inboxWriter,
     webhookCounters: new WebhookCounters(),
     inboxWakeup,
-    outboxWakeup: new Wakeup(),
-    sendWakeup: new Wakeup(),
-    providers,
+    outboxWakeup,
+    eventFeed,
+    sendWakeup,
+    // One-time codes sit sealed in queued messages; they are opened just before a provider sends them.
+    providers: revealingOtpCodes(providers, box),
+    templates: new PostgresTemplateStore(database.db, { newId: () => uuidv7(), onEventsCommitted: () => outboxWakeup.notify() }),
+    templateProviders: new DefaultTemplateProviders({
+      db: database.db,
+      graphUrl: config.whatsappGraphUrl,
+      graphVersion: config.whatsappApiVersion,
+      inboxWakeup,
+      ...(overrides.providers?.graphTimeoutMs !== undefined ? { timeoutMs: overrides.providers.graphTimeoutMs } : {}),
+    }),
     nats,
-    inboundReactions: { messages: [], providerUpdates: [] },
+    inboundReactions: {
+      messages: [otpTypedBackReaction({ codeKey: otpCodeKey }), optOutKeywordReaction],
+      providerUpdates: [templateStatusReaction, userPreferencesReaction],
+    },
     newId: () => uuidv7(),
     now: overrides.now ?? (() => new Date()),
     async close() {
       // Deliveries already queued are committed (or fail) before the pool goes.
       await inboxWriter.close();
+      await eventFeed.close();
       providers.close();
       await nats?.close();
       await database.close();

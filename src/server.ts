@@ -3,8 +3,10 @@ import { createAppContext, type AppContext, type ContextOverrides } from "./cont
 import { createHttpHandler } from "./adapters/http/app.js";
 import { createOnePortServer } from "./adapters/http/one-port-server.js";
 import { startRelayWorker } from "./adapters/nats/relay-worker.js";
+import { startInactivityCloser } from "./adapters/postgres/inactivity-closer.js";
 import { startInboxWorker } from "./adapters/postgres/start-inbox-worker.js";
 import { startSenderWorker } from "./adapters/postgres/start-sender-worker.js";
+import { startTemplateSyncJob } from "./adapters/postgres/template-sync-job.js";
 import type { Logger } from "./observability/logger.js";
 
 export interface RunningService {
@@ -30,7 +32,9 @@ export async function startService(config: Config, logger: Logger, overrides: Co
   }
   const inboxWorker = startInboxWorker(app);
   const senderWorker = startSenderWorker(app, overrides.sender);
-  const relayWorker = startRelayWorker(app);
+  const inactivityCloser = startInactivityCloser(app);
+  const templateSync = startTemplateSyncJob(app);
+  const relayWorker = startRelayWorker(app, { retention: { keepPublishedMs: config.outboxRetentionSeconds * 1000 } });
   const reachableHost = address.host === "0.0.0.0" || address.host === "::" ? "127.0.0.1" : address.host;
   let stopping: Promise<void> | undefined;
   return {
@@ -42,9 +46,14 @@ export async function startService(config: Config, logger: Logger, overrides: Co
         serving = false;
         app.health.shutdown();
         logger.info({ inFlight: server.inFlight() }, "draining");
+        // WatchEvents streams never finish on their own: end them now (UNAVAILABLE, resume later) so the drain is
+        // not held up. Its reader's last query is awaited by app.close(), before the pool goes.
+        void app.eventFeed.close();
         await server.close(config.shutdownGraceMs);
         // Claimed sends go out and their results are recorded (events included).
         await senderWorker?.stop();
+        await inactivityCloser?.stop();
+        await templateSync?.stop();
         // The inbox worker finishes the deliveries it is applying; their events are then relayed.
         await inboxWorker?.stop();
         // After the requests (their events are committed), before NATS and the database close.

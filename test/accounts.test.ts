@@ -10,7 +10,6 @@ import {
   Provider,
   type Account,
 } from "../gen/whatsapp/v1/account_pb.js";
-import { TemplateService } from "../gen/whatsapp/v1/template_pb.js";
 import { tenantSchemaName } from "../src/adapters/postgres/index.js";
 import { clientFor, closeClientSessions, startTestService, uniqueTenant, type Protocol, type TestService } from "./support/service.js";
 
@@ -274,14 +273,6 @@ describe("AccountService against PostgreSQL", () => {
         code: Code.InvalidArgument,
       });
     });
-  });
-
-  it("when a later service is called, then it answers Unimplemented saying which work brings it", async () => {
-    const error = await clientFor(TemplateService, svc.service.url, tenantA)
-      .listTemplates({})
-      .catch((e: unknown) => ConnectError.from(e));
-    expect(error).toMatchObject({ code: Code.Unimplemented });
-    expect((error as ConnectError).rawMessage).toMatch(/arrives with the templates and one-time codes work/);
   });
 
   it("when RPCs ran, then the log has one line per RPC with code and duration, and never a secret", async () => {

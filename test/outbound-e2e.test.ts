@@ -32,6 +32,7 @@ import { outbox } from "../src/adapters/postgres/schema/control.js";
 import { messages } from "../src/adapters/postgres/schema/tenant.js";
 import { FAST_SENDER } from "./outbound/support/outbound-harness.js";
 import { GraphSimulator, type SimulatedRequest } from "./support/graph-simulator.js";
+import { bodyWith, seedApprovedTemplate } from "./support/templates.js";
 import { contact, deliver, messagesChange, metaEnvelope, newWamid, statusUpdate, textMessage, type StatusName } from "./support/meta-simulator.js";
 import { startNatsServer, type NatsTestServer } from "./support/nats-server.js";
 import { clientFor, closeClientSessions, startTestService, type TestService } from "./support/service.js";
@@ -85,6 +86,19 @@ beforeAll(async () => {
     metadata: {},
   });
   accountId = account.id;
+  // Sends are checked against the approved template before they are queued.
+  await seedApprovedTemplate(service.database.url, TENANT, account, {
+    name: "order_confirmation",
+    language: "en_US",
+    components: {
+      header: { format: "IMAGE", text: "", examples: { positional: [], named: {} }, exampleMedia: "4::aW1hZ2U=" },
+      body: bodyWith(2),
+      buttons: [
+        { kind: "quick_reply", text: "Stop" },
+        { kind: "url", text: "Track", url: "https://example.com/o/{{1}}", example: "https://example.com/o/1" },
+      ],
+    },
+  });
 });
 
 afterAll(async () => {

@@ -31,6 +31,7 @@ import {
   type MessagingHarness,
   type Tenant,
 } from "./support.js";
+import { bodyWith, seedApprovedTemplate } from "../support/templates.js";
 
 type SendInit = Omit<MessageInitShape<typeof SendMessageRequestSchema>, "$typeName">;
 
@@ -46,6 +47,17 @@ beforeAll(async () => {
   tenant = tenantClients(harness, "send");
   account = await createAccount(tenant);
   inbound = await contactWrites(harness, tenant, account, writer.slice(1));
+  // Template sends are checked against the approved template: the ones these tests send.
+  await seedApprovedTemplate(harness.svc.database.url, tenant.id, account, { name: "hello_world", language: "en_US" });
+  await seedApprovedTemplate(harness.svc.database.url, tenant.id, account, {
+    name: "order_update",
+    language: "es_MX",
+    components: {
+      header: { format: "DOCUMENT", text: "", examples: { positional: [], named: {} }, exampleMedia: "https://example.com/sample.pdf" },
+      body: bodyWith(2),
+      buttons: [{ kind: "url", text: "Track", url: "https://example.com/o/{{1}}", example: "https://example.com/o/1" }],
+    },
+  });
 });
 
 afterAll(async () => {
@@ -426,6 +438,7 @@ describe("SendMessage: idempotency keys", () => {
 describe("SendMessage: the message and its job commit together", () => {
   it("when the job insert fails, then the message, the contact, the conversation and the events are rolled back", async () => {
     const doomed = await createAccount(tenant, "+14155552672");
+    await seedApprovedTemplate(harness.svc.database.url, tenant.id, doomed, { name: "hello_world", language: "en_US" });
     // A kill point inside the transaction: the job insert for this account raises.
     await harness.sql.unsafe(`
       create or replace function control.fail_job_insert() returns trigger language plpgsql as $$

@@ -38,6 +38,28 @@ export interface SimulatedRequest {
   body: Record<string, unknown>;
 }
 
+/** A template as the simulated WABA holds it (Meta's list shape, reference §8). */
+export interface SimulatedTemplate {
+  id: string;
+  wabaId: string;
+  name: string;
+  language: string;
+  category: string;
+  status: string;
+  parameter_format?: string;
+  components: unknown[];
+  rejected_reason?: string;
+}
+
+/** One call of the template management API, as received. */
+export interface TemplateCall {
+  method: string;
+  /** Path and query, e.g. `/v23.0/1234/message_templates?limit=100`. */
+  path: string;
+  authorization: string;
+  body: Record<string, unknown> | undefined;
+}
+
 export type Trouble =
   | { kind: "error"; httpStatus: number; code: number; title?: string }
   /** No answer at all; `accepted` decides whether Meta "took" the message before going silent. */
@@ -63,6 +85,13 @@ const TITLES: Record<number, string> = {
 
 export class GraphSimulator {
   readonly requests: SimulatedRequest[] = [];
+  /** Template management: the templates of every WABA, and every call received. */
+  readonly templates: SimulatedTemplate[] = [];
+  readonly templateCalls: TemplateCall[] = [];
+  /** Templates per page of GET message_templates (Meta pages them). */
+  templatePageSize = 25;
+  /** Errors the next template management calls answer, in order. */
+  readonly templateTrouble: { httpStatus: number; code: number; title?: string }[] = [];
   url = "";
   slowMs = 0;
   readonly #server: http.Server;
@@ -139,6 +168,7 @@ export class GraphSimulator {
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
       const at = performance.timeOrigin + performance.now();
+      if (this.#handleTemplates(req, res, Buffer.concat(chunks).toString("utf8"))) return;
       const match = /^\/v[\d.]+\/([^/]+)\/messages$/.exec(req.url ?? "");
       if (req.method !== "POST" || !match) return this.#answer(res, 404, { error: { message: "Unknown path", code: 100 } });
       const phoneNumberId = decodeURIComponent(match[1]!);
@@ -172,6 +202,82 @@ export class GraphSimulator {
       if (this.slowMs > 0) setTimeout(send, this.slowMs);
       else send();
     });
+  }
+
+  /** Template management (reference §8): create, list (paged), edit, delete. True when the request was one of them. */
+  #handleTemplates(req: http.IncomingMessage, res: http.ServerResponse, text: string): boolean {
+    const url = new URL(req.url ?? "/", "http://sim");
+    const collection = /^\/v[\d.]+\/([^/]+)\/message_templates$/.exec(url.pathname);
+    const single = /^\/v[\d.]+\/(\d+)$/.exec(url.pathname);
+    if (!collection && !(single && req.method === "POST")) return false;
+    let body: Record<string, unknown> | undefined;
+    try {
+      body = text === "" ? undefined : (JSON.parse(text) as Record<string, unknown>);
+    } catch {
+      this.#answer(res, 400, errorBody(100, "body is not JSON"));
+      return true;
+    }
+    this.templateCalls.push({ method: req.method ?? "", path: req.url ?? "", authorization: req.headers.authorization ?? "", body });
+    // Scripted trouble for template calls only (failNext is for sends: a concurrent sync must not take it).
+    const trouble = this.templateTrouble.shift();
+    if (trouble) {
+      this.#answer(res, trouble.httpStatus, errorBody(trouble.code, trouble.title));
+      return true;
+    }
+    if (single) {
+      const template = this.templates.find((t) => t.id === single[1]);
+      if (!template) return this.#answer(res, 404, errorBody(100, "template not found")), true;
+      if (body?.components) template.components = body.components as unknown[];
+      if (typeof body?.category === "string") template.category = body.category;
+      template.status = "PENDING";
+      this.#answer(res, 200, { success: true });
+      return true;
+    }
+    const wabaId = decodeURIComponent(collection![1]!);
+    if (req.method === "POST") {
+      const name = String(body?.name ?? "");
+      const language = String(body?.language ?? "");
+      if (this.templates.some((t) => t.wabaId === wabaId && t.name === name && t.language === language)) {
+        this.#answer(res, 400, errorBody(100, `Content in this language already exists for ${name}`));
+        return true;
+      }
+      const template: SimulatedTemplate = {
+        id: String(1_000_000_000_000 + this.templates.length * 7919 + Math.floor(Math.random() * 1000)),
+        wabaId,
+        name,
+        language,
+        category: String(body?.category ?? ""),
+        status: "PENDING",
+        ...(typeof body?.parameter_format === "string" ? { parameter_format: body.parameter_format.toUpperCase() } : {}),
+        components: (body?.components as unknown[]) ?? [],
+      };
+      this.templates.push(template);
+      this.#answer(res, 200, { id: template.id, status: template.status, category: template.category });
+      return true;
+    }
+    if (req.method === "DELETE") {
+      const name = url.searchParams.get("name");
+      const hsmId = url.searchParams.get("hsm_id");
+      const before = this.templates.length;
+      for (let i = this.templates.length - 1; i >= 0; i--) {
+        const t = this.templates[i]!;
+        if (t.wabaId === wabaId && t.name === name && (hsmId === null || t.id === hsmId)) this.templates.splice(i, 1);
+      }
+      if (this.templates.length === before) this.#answer(res, 404, errorBody(100, "template not found"));
+      else this.#answer(res, 200, { success: true });
+      return true;
+    }
+    // GET: one page, cursor = index of the next template.
+    const all = this.templates.filter((t) => t.wabaId === wabaId);
+    const start = Number(url.searchParams.get("after") ?? "0") || 0;
+    const size = Math.min(Number(url.searchParams.get("limit") ?? this.templatePageSize) || this.templatePageSize, this.templatePageSize);
+    const page = all.slice(start, start + size).map(({ wabaId: _w, ...t }) => t);
+    const more = start + size < all.length;
+    this.#answer(res, 200, {
+      data: page,
+      paging: { cursors: { before: String(start), after: String(start + size) }, ...(more ? { next: `${this.url}${url.pathname}?limit=${size}&after=${start + size}` } : {}) },
+    });
+    return true;
   }
 
   #decide(

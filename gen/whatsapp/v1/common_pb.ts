@@ -213,8 +213,9 @@ export type Conversation = Message<"whatsapp.v1.Conversation"> & {
   lastOutboundTime?: Timestamp | undefined;
 
   /**
-   * When the 24-hour customer-service window closes (last_inbound_time + 24 h);
-   * unset if the contact never wrote.
+   * When the 24-hour customer-service window closes: 24 h after the
+   * contact's last message to this business number, in this conversation or
+   * an earlier one (WhatsApp's rule); unset if the contact never wrote.
    *
    * @generated from field: google.protobuf.Timestamp window_expire_time = 15;
    */

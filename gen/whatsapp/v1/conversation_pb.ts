@@ -6,6 +6,7 @@ import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobu
 import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import { file_buf_validate_validate } from "@bufbuild/protovalidate/gen/buf/validate/validate_pb.js";
 import { file_google_api_annotations } from "../../google/api/annotations_pb.js";
+import { file_google_api_field_behavior } from "../../google/api/field_behavior_pb.js";
 import type { FieldMask, Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_field_mask, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Contact, Conversation, ConversationSource, ConversationStatus } from "./common_pb.js";
@@ -20,7 +21,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file whatsapp/v1/conversation.proto.
  */
 export const file_whatsapp_v1_conversation: GenFile = /*@__PURE__*/
-  fileDesc("Ch53aGF0c2FwcC92MS9jb252ZXJzYXRpb24ucHJvdG8SC3doYXRzYXBwLnYxIqYDChhMaXN0Q29udmVyc2F0aW9uc1JlcXVlc3QSHQoJcGFnZV9zaXplGAEgASgFQgq6SAcaBRjoBygAEhwKCnBhZ2VfdG9rZW4YAiABKAlCCLpIBXIDGIAIEh8KCmFjY291bnRfaWQYAyABKAlCC7pICNgBAXIDsAEBEjkKBnN0YXR1cxgEIAEoDjIfLndoYXRzYXBwLnYxLkNvbnZlcnNhdGlvblN0YXR1c0IIukgFggECEAESNgoNY29udGFjdF9waG9uZRgFIAEoCUIfukgc2AEBchcyFV5cKz9bMS05XVswLTldezYsMTR9JBIfCgpjb250YWN0X2lkGAYgASgJQgu6SAjYAQFyA7ABARIzCg9taW5fdXBkYXRlX3RpbWUYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhgKC3dpbmRvd19vcGVuGAggASgISACIAQESOQoGc291cmNlGAkgASgOMh8ud2hhdHNhcHAudjEuQ29udmVyc2F0aW9uU291cmNlQgi6SAWCAQIQAUIOCgxfd2luZG93X29wZW4iZgoZTGlzdENvbnZlcnNhdGlvbnNSZXNwb25zZRIwCg1jb252ZXJzYXRpb25zGAEgAygLMhkud2hhdHNhcHAudjEuQ29udmVyc2F0aW9uEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSI7ChZHZXRDb252ZXJzYXRpb25SZXF1ZXN0EiEKD2NvbnZlcnNhdGlvbl9pZBgBIAEoCUIIukgFcgOwAQEiSgoXR2V0Q29udmVyc2F0aW9uUmVzcG9uc2USLwoMY29udmVyc2F0aW9uGAEgASgLMhkud2hhdHNhcHAudjEuQ29udmVyc2F0aW9uIsICChNMaXN0TWVzc2FnZXNSZXF1ZXN0EiEKD2NvbnZlcnNhdGlvbl9pZBgBIAEoCUIIukgFcgOwAQESHQoJcGFnZV9zaXplGAIgASgFQgq6SAcaBRjoBygAEhwKCnBhZ2VfdG9rZW4YAyABKAlCCLpIBXIDGIAIEj8KBW9yZGVyGAQgASgOMiYud2hhdHNhcHAudjEuTGlzdE1lc3NhZ2VzUmVxdWVzdC5PcmRlckIIukgFggECEAESOgoJZGlyZWN0aW9uGAUgASgOMh0ud2hhdHNhcHAudjEuTWVzc2FnZURpcmVjdGlvbkIIukgFggECEAEiTgoFT3JkZXISFQoRT1JERVJfVU5TUEVDSUZJRUQQABIWChJPUkRFUl9ORVdFU1RfRklSU1QQARIWChJPUkRFUl9PTERFU1RfRklSU1QQAiJXChRMaXN0TWVzc2FnZXNSZXNwb25zZRImCghtZXNzYWdlcxgBIAMoCzIULndoYXRzYXBwLnYxLk1lc3NhZ2USFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIvICChlVcGRhdGVDb252ZXJzYXRpb25SZXF1ZXN0EugBCgxjb252ZXJzYXRpb24YASABKAsyGS53aGF0c2FwcC52MS5Db252ZXJzYXRpb25CtgG6SLIBugGrAQoUY29udmVyc2F0aW9uLmlkX3V1aWQSMWlkIG11c3QgYmUgdGhlIFVVSUQgb2YgdGhlIGNvbnZlcnNhdGlvbiB0byB1cGRhdGUaYHRoaXMuaWQubWF0Y2hlcygnXlswLTlhLWZBLUZdezh9LVswLTlhLWZBLUZdezR9LVswLTlhLWZBLUZdezR9LVswLTlhLWZBLUZdezR9LVswLTlhLWZBLUZdezEyfSQnKcgBARJqCgt1cGRhdGVfbWFzaxgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5GaWVsZE1hc2tCObpINuIBMxIGc3RhdHVzEgdjb250ZXh0EgdzdW1tYXJ5Eg1leHRlcm5hbF9yZWZzEghtZXRhZGF0YSJNChpVcGRhdGVDb252ZXJzYXRpb25SZXNwb25zZRIvCgxjb252ZXJzYXRpb24YASABKAsyGS53aGF0c2FwcC52MS5Db252ZXJzYXRpb24i9gQKGFN0YXJ0Q29udmVyc2F0aW9uUmVxdWVzdBIcCgpyZXF1ZXN0X2lkGAEgASgJQgi6SAVyAxiAARIcCgphY2NvdW50X2lkGAIgASgJQgi6SAVyA7ABARIrCgVwaG9uZRgDIAEoCUIcukgZchcyFV5cKz9bMS05XVswLTldezYsMTR9JBI2Cgh0ZW1wbGF0ZRgEIAEoCzIcLndoYXRzYXBwLnYxLlRlbXBsYXRlQ29udGVudEIGukgDyAEBEhoKB2NvbnRleHQYBSABKAlCCbpIBnIEGICAARJnCg1leHRlcm5hbF9yZWZzGAYgAygLMjcud2hhdHNhcHAudjEuU3RhcnRDb252ZXJzYXRpb25SZXF1ZXN0LkV4dGVybmFsUmVmc0VudHJ5Qhe6SBSaAREQICIGcgQQARhAKgVyAxiAAhJeCghtZXRhZGF0YRgHIAMoCzIzLndoYXRzYXBwLnYxLlN0YXJ0Q29udmVyc2F0aW9uUmVxdWVzdC5NZXRhZGF0YUVudHJ5Qhe6SBSaAREQQCIGcgQQARhAKgVyAxiACBI7CgZzb3VyY2UYCCABKA4yHy53aGF0c2FwcC52MS5Db252ZXJzYXRpb25Tb3VyY2VCCrpIB4IBBBABIAESMQoIcHJpb3JpdHkYCSABKA4yFS53aGF0c2FwcC52MS5Qcmlvcml0eUIIukgFggECEAEaMwoRRXh0ZXJuYWxSZWZzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ARovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEicwoZU3RhcnRDb252ZXJzYXRpb25SZXNwb25zZRIvCgxjb252ZXJzYXRpb24YASABKAsyGS53aGF0c2FwcC52MS5Db252ZXJzYXRpb24SJQoHbWVzc2FnZRgCIAEoCzIULndoYXRzYXBwLnYxLk1lc3NhZ2UiMQoRR2V0Q29udGFjdFJlcXVlc3QSHAoKY29udGFjdF9pZBgBIAEoCUIIukgFcgOwAQEiOwoSR2V0Q29udGFjdFJlc3BvbnNlEiUKB2NvbnRhY3QYASABKAsyFC53aGF0c2FwcC52MS5Db250YWN0IoACChNMaXN0Q29udGFjdHNSZXF1ZXN0Eh0KCXBhZ2Vfc2l6ZRgBIAEoBUIKukgHGgUY6AcoABIcCgpwYWdlX3Rva2VuGAIgASgJQgi6SAVyAxiACBIuCgVwaG9uZRgDIAEoCUIfukgc2AEBchcyFV5cKz9bMS05XVswLTldezYsMTR9JBIeCgxwcm9maWxlX25hbWUYBCABKAlCCLpIBXIDGIACEhYKCW9wdGVkX291dBgFIAEoCEgAiAEBEjYKEm1pbl9sYXN0X3NlZW5fdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCDAoKX29wdGVkX291dCJXChRMaXN0Q29udGFjdHNSZXNwb25zZRImCghjb250YWN0cxgBIAMoCzIULndoYXRzYXBwLnYxLkNvbnRhY3QSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIrwBChJXYXRjaEV2ZW50c1JlcXVlc3QSOgoFdHlwZXMYASADKA4yFi53aGF0c2FwcC52MS5FdmVudFR5cGVCE7pIEJIBDRAQGAEiB4IBBBABIAASJAoPY29udmVyc2F0aW9uX2lkGAIgASgJQgu6SAjYAQFyA7ABARIfCgphY2NvdW50X2lkGAMgASgJQgu6SAjYAQFyA7ABARIjCg5hZnRlcl9ldmVudF9pZBgEIAEoCUILukgI2AEBcgOwAQEiOAoTV2F0Y2hFdmVudHNSZXNwb25zZRIhCgVldmVudBgBIAEoCzISLndoYXRzYXBwLnYxLkV2ZW50MtsIChNDb252ZXJzYXRpb25TZXJ2aWNlEn4KEUxpc3RDb252ZXJzYXRpb25zEiUud2hhdHNhcHAudjEuTGlzdENvbnZlcnNhdGlvbnNSZXF1ZXN0GiYud2hhdHNhcHAudjEuTGlzdENvbnZlcnNhdGlvbnNSZXNwb25zZSIagtPkkwIUEhIvYXBpL2NvbnZlcnNhdGlvbnMSigEKD0dldENvbnZlcnNhdGlvbhIjLndoYXRzYXBwLnYxLkdldENvbnZlcnNhdGlvblJlcXVlc3QaJC53aGF0c2FwcC52MS5HZXRDb252ZXJzYXRpb25SZXNwb25zZSIsgtPkkwImEiQvYXBpL2NvbnZlcnNhdGlvbnMve2NvbnZlcnNhdGlvbl9pZH0SigEKDExpc3RNZXNzYWdlcxIgLndoYXRzYXBwLnYxLkxpc3RNZXNzYWdlc1JlcXVlc3QaIS53aGF0c2FwcC52MS5MaXN0TWVzc2FnZXNSZXNwb25zZSI1gtPkkwIvEi0vYXBpL2NvbnZlcnNhdGlvbnMve2NvbnZlcnNhdGlvbl9pZH0vbWVzc2FnZXMS1wEKElVwZGF0ZUNvbnZlcnNhdGlvbhImLndoYXRzYXBwLnYxLlVwZGF0ZUNvbnZlcnNhdGlvblJlcXVlc3QaJy53aGF0c2FwcC52MS5VcGRhdGVDb252ZXJzYXRpb25SZXNwb25zZSJwgtPkkwJqOgxjb252ZXJzYXRpb25aNDoMY29udmVyc2F0aW9uGiQvYXBpL2NvbnZlcnNhdGlvbnMve2NvbnZlcnNhdGlvbi5pZH0yJC9hcGkvY29udmVyc2F0aW9ucy97Y29udmVyc2F0aW9uLmlkfRKHAQoRU3RhcnRDb252ZXJzYXRpb24SJS53aGF0c2FwcC52MS5TdGFydENvbnZlcnNhdGlvblJlcXVlc3QaJi53aGF0c2FwcC52MS5TdGFydENvbnZlcnNhdGlvblJlc3BvbnNlIiOC0+STAh06ASoiGC9hcGkvY29udmVyc2F0aW9ucy9zdGFydBJxCgpHZXRDb250YWN0Eh4ud2hhdHNhcHAudjEuR2V0Q29udGFjdFJlcXVlc3QaHy53aGF0c2FwcC52MS5HZXRDb250YWN0UmVzcG9uc2UiIoLT5JMCHBIaL2FwaS9jb250YWN0cy97Y29udGFjdF9pZH0SagoMTGlzdENvbnRhY3RzEiAud2hhdHNhcHAudjEuTGlzdENvbnRhY3RzUmVxdWVzdBohLndoYXRzYXBwLnYxLkxpc3RDb250YWN0c1Jlc3BvbnNlIhWC0+STAg8SDS9hcGkvY29udGFjdHMSZwoLV2F0Y2hFdmVudHMSHy53aGF0c2FwcC52MS5XYXRjaEV2ZW50c1JlcXVlc3QaIC53aGF0c2FwcC52MS5XYXRjaEV2ZW50c1Jlc3BvbnNlIhOC0+STAg0SCy9hcGkvZXZlbnRzMAFiBnByb3RvMw", [file_buf_validate_validate, file_google_api_annotations, file_google_protobuf_field_mask, file_google_protobuf_timestamp, file_whatsapp_v1_common, file_whatsapp_v1_events, file_whatsapp_v1_message]);
+  fileDesc("Ch53aGF0c2FwcC92MS9jb252ZXJzYXRpb24ucHJvdG8SC3doYXRzYXBwLnYxIqYDChhMaXN0Q29udmVyc2F0aW9uc1JlcXVlc3QSHQoJcGFnZV9zaXplGAEgASgFQgq6SAcaBRjoBygAEhwKCnBhZ2VfdG9rZW4YAiABKAlCCLpIBXIDGIAIEh8KCmFjY291bnRfaWQYAyABKAlCC7pICNgBAXIDsAEBEjkKBnN0YXR1cxgEIAEoDjIfLndoYXRzYXBwLnYxLkNvbnZlcnNhdGlvblN0YXR1c0IIukgFggECEAESNgoNY29udGFjdF9waG9uZRgFIAEoCUIfukgc2AEBchcyFV5cKz9bMS05XVswLTldezYsMTR9JBIfCgpjb250YWN0X2lkGAYgASgJQgu6SAjYAQFyA7ABARIzCg9taW5fdXBkYXRlX3RpbWUYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhgKC3dpbmRvd19vcGVuGAggASgISACIAQESOQoGc291cmNlGAkgASgOMh8ud2hhdHNhcHAudjEuQ29udmVyc2F0aW9uU291cmNlQgi6SAWCAQIQAUIOCgxfd2luZG93X29wZW4iZgoZTGlzdENvbnZlcnNhdGlvbnNSZXNwb25zZRIwCg1jb252ZXJzYXRpb25zGAEgAygLMhkud2hhdHNhcHAudjEuQ29udmVyc2F0aW9uEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSI7ChZHZXRDb252ZXJzYXRpb25SZXF1ZXN0EiEKD2NvbnZlcnNhdGlvbl9pZBgBIAEoCUIIukgFcgOwAQEiSgoXR2V0Q29udmVyc2F0aW9uUmVzcG9uc2USLwoMY29udmVyc2F0aW9uGAEgASgLMhkud2hhdHNhcHAudjEuQ29udmVyc2F0aW9uIsICChNMaXN0TWVzc2FnZXNSZXF1ZXN0EiEKD2NvbnZlcnNhdGlvbl9pZBgBIAEoCUIIukgFcgOwAQESHQoJcGFnZV9zaXplGAIgASgFQgq6SAcaBRjoBygAEhwKCnBhZ2VfdG9rZW4YAyABKAlCCLpIBXIDGIAIEj8KBW9yZGVyGAQgASgOMiYud2hhdHNhcHAudjEuTGlzdE1lc3NhZ2VzUmVxdWVzdC5PcmRlckIIukgFggECEAESOgoJZGlyZWN0aW9uGAUgASgOMh0ud2hhdHNhcHAudjEuTWVzc2FnZURpcmVjdGlvbkIIukgFggECEAEiTgoFT3JkZXISFQoRT1JERVJfVU5TUEVDSUZJRUQQABIWChJPUkRFUl9ORVdFU1RfRklSU1QQARIWChJPUkRFUl9PTERFU1RfRklSU1QQAiJXChRMaXN0TWVzc2FnZXNSZXNwb25zZRImCghtZXNzYWdlcxgBIAMoCzIULndoYXRzYXBwLnYxLk1lc3NhZ2USFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIvICChlVcGRhdGVDb252ZXJzYXRpb25SZXF1ZXN0EugBCgxjb252ZXJzYXRpb24YASABKAsyGS53aGF0c2FwcC52MS5Db252ZXJzYXRpb25CtgG6SLIBugGrAQoUY29udmVyc2F0aW9uLmlkX3V1aWQSMWlkIG11c3QgYmUgdGhlIFVVSUQgb2YgdGhlIGNvbnZlcnNhdGlvbiB0byB1cGRhdGUaYHRoaXMuaWQubWF0Y2hlcygnXlswLTlhLWZBLUZdezh9LVswLTlhLWZBLUZdezR9LVswLTlhLWZBLUZdezR9LVswLTlhLWZBLUZdezR9LVswLTlhLWZBLUZdezEyfSQnKcgBARJqCgt1cGRhdGVfbWFzaxgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5GaWVsZE1hc2tCObpINuIBMxIGc3RhdHVzEgdjb250ZXh0EgdzdW1tYXJ5Eg1leHRlcm5hbF9yZWZzEghtZXRhZGF0YSJNChpVcGRhdGVDb252ZXJzYXRpb25SZXNwb25zZRIvCgxjb252ZXJzYXRpb24YASABKAsyGS53aGF0c2FwcC52MS5Db252ZXJzYXRpb24i9gQKGFN0YXJ0Q29udmVyc2F0aW9uUmVxdWVzdBIcCgpyZXF1ZXN0X2lkGAEgASgJQgi6SAVyAxiAARIcCgphY2NvdW50X2lkGAIgASgJQgi6SAVyA7ABARIrCgVwaG9uZRgDIAEoCUIcukgZchcyFV5cKz9bMS05XVswLTldezYsMTR9JBI2Cgh0ZW1wbGF0ZRgEIAEoCzIcLndoYXRzYXBwLnYxLlRlbXBsYXRlQ29udGVudEIGukgDyAEBEhoKB2NvbnRleHQYBSABKAlCCbpIBnIEGICAARJnCg1leHRlcm5hbF9yZWZzGAYgAygLMjcud2hhdHNhcHAudjEuU3RhcnRDb252ZXJzYXRpb25SZXF1ZXN0LkV4dGVybmFsUmVmc0VudHJ5Qhe6SBSaAREQICIGcgQQARhAKgVyAxiAAhJeCghtZXRhZGF0YRgHIAMoCzIzLndoYXRzYXBwLnYxLlN0YXJ0Q29udmVyc2F0aW9uUmVxdWVzdC5NZXRhZGF0YUVudHJ5Qhe6SBSaAREQQCIGcgQQARhAKgVyAxiACBI7CgZzb3VyY2UYCCABKA4yHy53aGF0c2FwcC52MS5Db252ZXJzYXRpb25Tb3VyY2VCCrpIB4IBBBABIAESMQoIcHJpb3JpdHkYCSABKA4yFS53aGF0c2FwcC52MS5Qcmlvcml0eUIIukgFggECEAEaMwoRRXh0ZXJuYWxSZWZzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ARovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEicwoZU3RhcnRDb252ZXJzYXRpb25SZXNwb25zZRIvCgxjb252ZXJzYXRpb24YASABKAsyGS53aGF0c2FwcC52MS5Db252ZXJzYXRpb24SJQoHbWVzc2FnZRgCIAEoCzIULndoYXRzYXBwLnYxLk1lc3NhZ2UiMQoRR2V0Q29udGFjdFJlcXVlc3QSHAoKY29udGFjdF9pZBgBIAEoCUIIukgFcgOwAQEiOwoSR2V0Q29udGFjdFJlc3BvbnNlEiUKB2NvbnRhY3QYASABKAsyFC53aGF0c2FwcC52MS5Db250YWN0IoACChNMaXN0Q29udGFjdHNSZXF1ZXN0Eh0KCXBhZ2Vfc2l6ZRgBIAEoBUIKukgHGgUY6AcoABIcCgpwYWdlX3Rva2VuGAIgASgJQgi6SAVyAxiACBIuCgVwaG9uZRgDIAEoCUIfukgc2AEBchcyFV5cKz9bMS05XVswLTldezYsMTR9JBIeCgxwcm9maWxlX25hbWUYBCABKAlCCLpIBXIDGIACEhYKCW9wdGVkX291dBgFIAEoCEgAiAEBEjYKEm1pbl9sYXN0X3NlZW5fdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCDAoKX29wdGVkX291dCJXChRMaXN0Q29udGFjdHNSZXNwb25zZRImCghjb250YWN0cxgBIAMoCzIULndoYXRzYXBwLnYxLkNvbnRhY3QSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIrwBChJXYXRjaEV2ZW50c1JlcXVlc3QSOgoFdHlwZXMYASADKA4yFi53aGF0c2FwcC52MS5FdmVudFR5cGVCE7pIEJIBDRAQGAEiB4IBBBABIAASJAoPY29udmVyc2F0aW9uX2lkGAIgASgJQgu6SAjYAQFyA7ABARIfCgphY2NvdW50X2lkGAMgASgJQgu6SAjYAQFyA7ABARIjCg5hZnRlcl9ldmVudF9pZBgEIAEoCUILukgI2AEBcgOwAQEiOAoTV2F0Y2hFdmVudHNSZXNwb25zZRIhCgVldmVudBgBIAEoCzISLndoYXRzYXBwLnYxLkV2ZW50ItoCChRDb252ZXJzYXRpb25TZXR0aW5ncxIqChBvcHRfb3V0X2tleXdvcmRzGAEgAygJQhC6SA2SAQoQZCIGcgQQARhAEikKD29wdF9pbl9rZXl3b3JkcxgCIAMoCUIQukgNkgEKEGQiBnIEEAEYQBK0AQoaaW5hY3Rpdml0eV90aW1lb3V0X3NlY29uZHMYAyABKAVCjwG6SIsBugGHAQogaW5hY3Rpdml0eV90aW1lb3V0X3NlY29uZHMucmFuZ2USNW11c3QgYmUgMCAodGhlIGRlZmF1bHQpIG9yIGZyb20gNjAgdG8gMjU5MjAwMCBzZWNvbmRzGix0aGlzID09IDAgfHwgKHRoaXMgPj0gNjAgJiYgdGhpcyA8PSAyNTkyMDAwKRI0Cgt1cGRhdGVfdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCA+BBAyIgCh5HZXRDb252ZXJzYXRpb25TZXR0aW5nc1JlcXVlc3QiVgofR2V0Q29udmVyc2F0aW9uU2V0dGluZ3NSZXNwb25zZRIzCghzZXR0aW5ncxgBIAEoCzIhLndoYXRzYXBwLnYxLkNvbnZlcnNhdGlvblNldHRpbmdzItgBCiFVcGRhdGVDb252ZXJzYXRpb25TZXR0aW5nc1JlcXVlc3QSOwoIc2V0dGluZ3MYASABKAsyIS53aGF0c2FwcC52MS5Db252ZXJzYXRpb25TZXR0aW5nc0IGukgDyAEBEnYKC3VwZGF0ZV9tYXNrGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLkZpZWxkTWFza0JFukhC4gE/EhBvcHRfb3V0X2tleXdvcmRzEg9vcHRfaW5fa2V5d29yZHMSGmluYWN0aXZpdHlfdGltZW91dF9zZWNvbmRzIlkKIlVwZGF0ZUNvbnZlcnNhdGlvblNldHRpbmdzUmVzcG9uc2USMwoIc2V0dGluZ3MYASABKAsyIS53aGF0c2FwcC52MS5Db252ZXJzYXRpb25TZXR0aW5nczLMCwoTQ29udmVyc2F0aW9uU2VydmljZRJ+ChFMaXN0Q29udmVyc2F0aW9ucxIlLndoYXRzYXBwLnYxLkxpc3RDb252ZXJzYXRpb25zUmVxdWVzdBomLndoYXRzYXBwLnYxLkxpc3RDb252ZXJzYXRpb25zUmVzcG9uc2UiGoLT5JMCFBISL2FwaS9jb252ZXJzYXRpb25zEooBCg9HZXRDb252ZXJzYXRpb24SIy53aGF0c2FwcC52MS5HZXRDb252ZXJzYXRpb25SZXF1ZXN0GiQud2hhdHNhcHAudjEuR2V0Q29udmVyc2F0aW9uUmVzcG9uc2UiLILT5JMCJhIkL2FwaS9jb252ZXJzYXRpb25zL3tjb252ZXJzYXRpb25faWR9EooBCgxMaXN0TWVzc2FnZXMSIC53aGF0c2FwcC52MS5MaXN0TWVzc2FnZXNSZXF1ZXN0GiEud2hhdHNhcHAudjEuTGlzdE1lc3NhZ2VzUmVzcG9uc2UiNYLT5JMCLxItL2FwaS9jb252ZXJzYXRpb25zL3tjb252ZXJzYXRpb25faWR9L21lc3NhZ2VzEtcBChJVcGRhdGVDb252ZXJzYXRpb24SJi53aGF0c2FwcC52MS5VcGRhdGVDb252ZXJzYXRpb25SZXF1ZXN0Gicud2hhdHNhcHAudjEuVXBkYXRlQ29udmVyc2F0aW9uUmVzcG9uc2UicILT5JMCajoMY29udmVyc2F0aW9uWjQ6DGNvbnZlcnNhdGlvbhokL2FwaS9jb252ZXJzYXRpb25zL3tjb252ZXJzYXRpb24uaWR9MiQvYXBpL2NvbnZlcnNhdGlvbnMve2NvbnZlcnNhdGlvbi5pZH0ShwEKEVN0YXJ0Q29udmVyc2F0aW9uEiUud2hhdHNhcHAudjEuU3RhcnRDb252ZXJzYXRpb25SZXF1ZXN0GiYud2hhdHNhcHAudjEuU3RhcnRDb252ZXJzYXRpb25SZXNwb25zZSIjgtPkkwIdOgEqIhgvYXBpL2NvbnZlcnNhdGlvbnMvc3RhcnQScQoKR2V0Q29udGFjdBIeLndoYXRzYXBwLnYxLkdldENvbnRhY3RSZXF1ZXN0Gh8ud2hhdHNhcHAudjEuR2V0Q29udGFjdFJlc3BvbnNlIiKC0+STAhwSGi9hcGkvY29udGFjdHMve2NvbnRhY3RfaWR9EmoKDExpc3RDb250YWN0cxIgLndoYXRzYXBwLnYxLkxpc3RDb250YWN0c1JlcXVlc3QaIS53aGF0c2FwcC52MS5MaXN0Q29udGFjdHNSZXNwb25zZSIVgtPkkwIPEg0vYXBpL2NvbnRhY3RzEpgBChdHZXRDb252ZXJzYXRpb25TZXR0aW5ncxIrLndoYXRzYXBwLnYxLkdldENvbnZlcnNhdGlvblNldHRpbmdzUmVxdWVzdBosLndoYXRzYXBwLnYxLkdldENvbnZlcnNhdGlvblNldHRpbmdzUmVzcG9uc2UiIoLT5JMCHBIaL2FwaS9jb252ZXJzYXRpb24tc2V0dGluZ3MS0wEKGlVwZGF0ZUNvbnZlcnNhdGlvblNldHRpbmdzEi4ud2hhdHNhcHAudjEuVXBkYXRlQ29udmVyc2F0aW9uU2V0dGluZ3NSZXF1ZXN0Gi8ud2hhdHNhcHAudjEuVXBkYXRlQ29udmVyc2F0aW9uU2V0dGluZ3NSZXNwb25zZSJUgtPkkwJOOghzZXR0aW5nc1omOghzZXR0aW5ncxoaL2FwaS9jb252ZXJzYXRpb24tc2V0dGluZ3MyGi9hcGkvY29udmVyc2F0aW9uLXNldHRpbmdzEmcKC1dhdGNoRXZlbnRzEh8ud2hhdHNhcHAudjEuV2F0Y2hFdmVudHNSZXF1ZXN0GiAud2hhdHNhcHAudjEuV2F0Y2hFdmVudHNSZXNwb25zZSITgtPkkwINEgsvYXBpL2V2ZW50czABYgZwcm90bzM", [file_buf_validate_validate, file_google_api_annotations, file_google_api_field_behavior, file_google_protobuf_field_mask, file_google_protobuf_timestamp, file_whatsapp_v1_common, file_whatsapp_v1_events, file_whatsapp_v1_message]);
 
 /**
  * Request of ConversationService.ListConversations. Filters combine with AND.
@@ -628,16 +629,157 @@ export const WatchEventsResponseSchema: GenMessage<WatchEventsResponse> = /*@__P
   messageDesc(file_whatsapp_v1_conversation, 15);
 
 /**
+ * Per-tenant conversation settings.
+ *
+ * @generated from message whatsapp.v1.ConversationSettings
+ */
+export type ConversationSettings = Message<"whatsapp.v1.ConversationSettings"> & {
+  /**
+   * Whole-message keywords that opt a contact out of marketing messages: an
+   * inbound text whose whole body (trimmed, surrounding punctuation ignored,
+   * case- and accent-insensitive) is one of them sets Contact.opted_out.
+   * Read: the list in effect (the service's default list — STOP, BAJA,
+   * ALTO, CANCELAR, UNSUBSCRIBE… — until one is set). Update: an empty list
+   * restores the default.
+   *
+   * @generated from field: repeated string opt_out_keywords = 1;
+   */
+  optOutKeywords: string[];
+
+  /**
+   * Whole-message keywords that clear Contact.opted_out (same matching).
+   * Read: the list in effect (default START, ALTA, SUBSCRIBE…). Update: an
+   * empty list restores the default.
+   *
+   * @generated from field: repeated string opt_in_keywords = 2;
+   */
+  optInKeywords: string[];
+
+  /**
+   * Idle time, in seconds, after which an open conversation (no message in
+   * either direction) is closed with reason INACTIVITY. Read: the value in
+   * effect. Update: 0 restores the service default (24 h unless configured);
+   * else from 60 s to 30 days.
+   *
+   * @generated from field: int32 inactivity_timeout_seconds = 3;
+   */
+  inactivityTimeoutSeconds: number;
+
+  /**
+   * When the settings were last changed; unset while the defaults apply.
+   *
+   * @generated from field: google.protobuf.Timestamp update_time = 4;
+   */
+  updateTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message whatsapp.v1.ConversationSettings.
+ * Use `create(ConversationSettingsSchema)` to create a new message.
+ */
+export const ConversationSettingsSchema: GenMessage<ConversationSettings> = /*@__PURE__*/
+  messageDesc(file_whatsapp_v1_conversation, 16);
+
+/**
+ * Request of ConversationService.GetConversationSettings.
+ *
+ * @generated from message whatsapp.v1.GetConversationSettingsRequest
+ */
+export type GetConversationSettingsRequest = Message<"whatsapp.v1.GetConversationSettingsRequest"> & {
+};
+
+/**
+ * Describes the message whatsapp.v1.GetConversationSettingsRequest.
+ * Use `create(GetConversationSettingsRequestSchema)` to create a new message.
+ */
+export const GetConversationSettingsRequestSchema: GenMessage<GetConversationSettingsRequest> = /*@__PURE__*/
+  messageDesc(file_whatsapp_v1_conversation, 17);
+
+/**
+ * Response of ConversationService.GetConversationSettings.
+ *
+ * @generated from message whatsapp.v1.GetConversationSettingsResponse
+ */
+export type GetConversationSettingsResponse = Message<"whatsapp.v1.GetConversationSettingsResponse"> & {
+  /**
+   * The settings in effect.
+   *
+   * @generated from field: whatsapp.v1.ConversationSettings settings = 1;
+   */
+  settings?: ConversationSettings | undefined;
+};
+
+/**
+ * Describes the message whatsapp.v1.GetConversationSettingsResponse.
+ * Use `create(GetConversationSettingsResponseSchema)` to create a new message.
+ */
+export const GetConversationSettingsResponseSchema: GenMessage<GetConversationSettingsResponse> = /*@__PURE__*/
+  messageDesc(file_whatsapp_v1_conversation, 18);
+
+/**
+ * Request of ConversationService.UpdateConversationSettings.
+ *
+ * @generated from message whatsapp.v1.UpdateConversationSettingsRequest
+ */
+export type UpdateConversationSettingsRequest = Message<"whatsapp.v1.UpdateConversationSettingsRequest"> & {
+  /**
+   * The new values.
+   *
+   * @generated from field: whatsapp.v1.ConversationSettings settings = 1;
+   */
+  settings?: ConversationSettings | undefined;
+
+  /**
+   * Fields to change: "opt_out_keywords", "opt_in_keywords",
+   * "inactivity_timeout_seconds". If absent, every populated one is applied.
+   *
+   * @generated from field: google.protobuf.FieldMask update_mask = 2;
+   */
+  updateMask?: FieldMask | undefined;
+};
+
+/**
+ * Describes the message whatsapp.v1.UpdateConversationSettingsRequest.
+ * Use `create(UpdateConversationSettingsRequestSchema)` to create a new message.
+ */
+export const UpdateConversationSettingsRequestSchema: GenMessage<UpdateConversationSettingsRequest> = /*@__PURE__*/
+  messageDesc(file_whatsapp_v1_conversation, 19);
+
+/**
+ * Response of ConversationService.UpdateConversationSettings.
+ *
+ * @generated from message whatsapp.v1.UpdateConversationSettingsResponse
+ */
+export type UpdateConversationSettingsResponse = Message<"whatsapp.v1.UpdateConversationSettingsResponse"> & {
+  /**
+   * The settings in effect after the change.
+   *
+   * @generated from field: whatsapp.v1.ConversationSettings settings = 1;
+   */
+  settings?: ConversationSettings | undefined;
+};
+
+/**
+ * Describes the message whatsapp.v1.UpdateConversationSettingsResponse.
+ * Use `create(UpdateConversationSettingsResponseSchema)` to create a new message.
+ */
+export const UpdateConversationSettingsResponseSchema: GenMessage<UpdateConversationSettingsResponse> = /*@__PURE__*/
+  messageDesc(file_whatsapp_v1_conversation, 20);
+
+/**
  * Conversations, their messages and contacts; starts business-initiated
  * conversations; streams the tenant's events.
- * Permissions: `whatsapp:read` for reads and WatchEvents, `whatsapp:send`
- * for UpdateConversation and StartConversation.
+ * Permissions: `whatsapp:read` for reads (settings included) and
+ * WatchEvents, `whatsapp:send` for UpdateConversation and StartConversation,
+ * `whatsapp:admin` for UpdateConversationSettings (tenant configuration).
  *
  * @generated from service whatsapp.v1.ConversationService
  */
 export const ConversationService: GenService<{
   /**
-   * Lists conversations, most recently updated first.
+   * Lists conversations, newest first: by create_time, then id, both
+   * descending — keys that never change, so a paged walk neither skips nor
+   * repeats a conversation while messages arrive and update_time moves.
    *
    * @generated from rpc whatsapp.v1.ConversationService.ListConversations
    */
@@ -701,7 +843,9 @@ export const ConversationService: GenService<{
     output: typeof GetContactResponseSchema;
   },
   /**
-   * Lists contacts, most recently seen first.
+   * Lists contacts, newest first: by when the contact was first stored, then
+   * id, both descending (keys that never change, so paging is stable while
+   * contacts write in; filter with min_last_seen_time for recent activity).
    *
    * @generated from rpc whatsapp.v1.ConversationService.ListContacts
    */
@@ -709,6 +853,27 @@ export const ConversationService: GenService<{
     methodKind: "unary";
     input: typeof ListContactsRequestSchema;
     output: typeof ListContactsResponseSchema;
+  },
+  /**
+   * Returns the tenant's conversation settings: opt-out/opt-in keywords and
+   * the inactivity timeout, as in effect (service defaults where unset).
+   *
+   * @generated from rpc whatsapp.v1.ConversationService.GetConversationSettings
+   */
+  getConversationSettings: {
+    methodKind: "unary";
+    input: typeof GetConversationSettingsRequestSchema;
+    output: typeof GetConversationSettingsResponseSchema;
+  },
+  /**
+   * Changes the tenant's conversation settings (update mask).
+   *
+   * @generated from rpc whatsapp.v1.ConversationService.UpdateConversationSettings
+   */
+  updateConversationSettings: {
+    methodKind: "unary";
+    input: typeof UpdateConversationSettingsRequestSchema;
+    output: typeof UpdateConversationSettingsResponseSchema;
   },
   /**
    * Streams the tenant's events as they are committed (live dashboards).

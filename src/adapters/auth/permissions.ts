@@ -54,6 +54,8 @@ export const RPC_RULES: Readonly<Record<string, Readonly<Record<string, RpcRule>
     StartConversation: send,
     GetContact: read,
     ListContacts: read,
+    GetConversationSettings: read,
+    UpdateConversationSettings: admin,
     WatchEvents: read,
   },
   "whatsapp.v1.TemplateService": {

@@ -31,7 +31,9 @@ export function subjectFor(tenantId: string, name: EventName): string {
 /**
  * Appends events to the outbox. Call it with the transaction that makes the
  * state change the events report: both commit together or neither does. The
- * relay publishes rows in `seq` order and marks them published.
+ * relay publishes rows in `seq` order and marks them published; WatchEvents
+ * reads them in commit-safe `(tx_id, seq)` order (`tx_id` is filled by its
+ * column default, the writing transaction's id — see event-feed.ts).
  */
 export async function appendToOutbox(tx: Database, events: readonly OutboxEvent[]): Promise<void> {
   if (events.length === 0) return;

@@ -13,11 +13,20 @@ import {
 } from "../../domain/outbound/index.js";
 import { serviceWindowAt } from "../../domain/service-window.js";
 import type { OutboundStore, OutboundTransaction } from "../../ports/outbound-store.js";
+import type { TemplateStore } from "../../ports/template-store.js";
+import { assertTemplateSendable } from "../templates/check-template-send.js";
 
 export interface SendMessageDeps {
   outbound: OutboundStore;
   newId: () => string;
   now: () => Date;
+  /**
+   * With it, a template send is checked before anything is written: the
+   * template exists for the account's WABA, is approved, and the parameters
+   * fill it (assertTemplateSendable). Flows that queue through `queueMessage`
+   * in their own transaction call assertTemplateSendable first themselves.
+   */
+  templates?: Pick<TemplateStore, "forSend">;
 }
 
 export interface SendMessageResult {
@@ -39,6 +48,8 @@ export const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
  */
 export async function sendMessage(deps: SendMessageDeps, tenantId: string, request: SendRequest): Promise<SendMessageResult> {
   assertSendable(request);
+  // Before the send's transaction: its own reads, and nothing is written when it refuses.
+  if (deps.templates) await assertTemplateSendable(deps.templates, tenantId, request);
   return deps.outbound.inTransaction(tenantId, (tx) => queueMessage(tx, deps, tenantId, request));
 }
 

@@ -43,6 +43,22 @@ export const bytea = customType<{ data: Buffer; driverData: Buffer | Uint8Array 
 
 const timestamptz = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
 
+/**
+ * `xid8`, a 64-bit transaction id that never wraps, as its decimal text
+ * (JavaScript numbers cannot hold every value; compare with BigInt).
+ */
+export const xid8 = customType<{ data: string; driverData: string | number | bigint }>({
+  dataType() {
+    return "xid8";
+  },
+  toDriver(value) {
+    return value;
+  },
+  fromDriver(value) {
+    return String(value);
+  },
+});
+
 export const tenants = control.table("tenants", {
   /** The tenant id as the API knows it (validated at the edge). */
   id: text("id").primaryKey(),
@@ -198,7 +214,10 @@ export const sendPacing = control.table("send_pacing", {
   updateTime: timestamptz("update_time").notNull().defaultNow(),
 });
 
-/** Events written with the state change they report; a relay publishes them to JetStream. */
+/**
+ * Events written with the state change they report; a relay publishes them
+ * to JetStream, and WatchEvents streams them (see postgres/event-feed.ts).
+ */
 export const outbox = control.table(
   "outbox",
   {
@@ -206,6 +225,13 @@ export const outbox = control.table(
     id: uuid("id").primaryKey(),
     /** Insertion order; the relay publishes in this order. */
     seq: bigserial("seq", { mode: "number" }).notNull().unique("outbox_seq_key"),
+    /**
+     * The writing transaction's id. Unlike `seq` (taken at INSERT, so a lower
+     * seq can commit after a higher one), `(tx_id, seq)` can be read as a
+     * commit-safe order: below `pg_snapshot_xmin(pg_current_snapshot())` no
+     * transaction is still running, so no row can appear there any more.
+     */
+    txId: xid8("tx_id").notNull().default(sql`pg_current_xact_id()`),
     tenantId: text("tenant_id").notNull(),
     subject: text("subject").notNull(),
     eventType: text("event_type").notNull(),
@@ -214,5 +240,9 @@ export const outbox = control.table(
     createdAt: timestamptz("created_at").notNull().defaultNow(),
     publishedAt: timestamptz("published_at"),
   },
-  (t) => [index("outbox_unpublished_idx").on(t.seq).where(sql`${t.publishedAt} is null`)],
+  (t) => [
+    index("outbox_unpublished_idx").on(t.seq).where(sql`${t.publishedAt} is null`),
+    // WatchEvents: one tenant's events in commit-safe order, from a cursor.
+    index("outbox_tenant_tx_seq_idx").on(t.tenantId, t.txId, t.seq),
+  ],
 );

@@ -17,7 +17,7 @@ export function messagingService(app: AppContext): ServiceImpl<typeof MessagingS
     // Queued sends start at once instead of at the sender's next poll.
     onJobsCommitted: () => app.sendWakeup.notify(),
   });
-  const deps = { outbound, accounts: app.accounts, newId: app.newId, now: app.now, providers: app.providers };
+  const deps = { outbound, accounts: app.accounts, newId: app.newId, now: app.now, providers: app.providers, templates: app.templates };
   return {
     sendMessage: sendMessageHandler(deps),
     getMessage: getMessageHandler(deps),

@@ -1,0 +1,2 @@
+ALTER TABLE "control"."outbox" ADD COLUMN "tx_id" "xid8" DEFAULT pg_current_xact_id() NOT NULL;--> statement-breakpoint
+CREATE INDEX "outbox_tenant_tx_seq_idx" ON "control"."outbox" USING btree ("tenant_id","tx_id","seq");

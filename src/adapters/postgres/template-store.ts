@@ -1,0 +1,530 @@
+/**
+ * The TemplateStore port over PostgreSQL: `templates` (the latest version,
+ * its review status and the approved content sends must match) and
+ * `template_versions` (every version) in the tenant's schema. Status
+ * changes that come from the provider are written with their
+ * `template.status` event in the same transaction (`applyProviderChange`,
+ * shared with the status-webhook reaction).
+ */
+import { and, asc, eq, inArray, isNull, isNotNull, or, sql, type SQL } from "drizzle-orm";
+
+import { DomainError } from "../../domain/errors.js";
+import {
+  applyProviderView,
+  templateOwnerKey,
+  type ParameterFormat,
+  type ProviderView,
+  type Template,
+  type TemplateCategory,
+  type TemplateComponents,
+  type TemplateContent,
+  type TemplateStatus,
+} from "../../domain/templates/index.js";
+import type { RemoteTemplate } from "../../ports/template-provider.js";
+import type { NewTemplate, SyncCounts, TemplateAccount, TemplatePage, TemplateQuery, TemplateStore } from "../../ports/template-store.js";
+import type { Provider } from "../../domain/account.js";
+import { templateStatusEvent } from "../events/template-events-pb.js";
+import type { Database } from "./database.js";
+import { appendToOutbox } from "./outbox.js";
+import { accounts, tenants } from "./schema/control.js";
+import { templates, templateVersions, type TemplateStatusName } from "./schema/tenant.js";
+import { withTenant } from "./tenant-scope.js";
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** What `templates.components` / `approved_components` hold. */
+interface StoredContent {
+  parameterFormat: ParameterFormat;
+  /** approved_components only: the category approved with it. */
+  category?: TemplateCategory;
+  header?: TemplateComponents["header"];
+  body: TemplateComponents["body"];
+  footer?: TemplateComponents["footer"];
+  buttons: TemplateComponents["buttons"];
+}
+
+type TemplateRow = typeof templates.$inferSelect;
+
+export interface TemplateStoreOptions {
+  newId: () => string;
+  /** Called after a commit that wrote events (wakes the outbox relay). */
+  onEventsCommitted?: () => void;
+}
+
+export class PostgresTemplateStore implements TemplateStore {
+  readonly #db: Database;
+  readonly #options: TemplateStoreOptions;
+
+  constructor(db: Database, options: TemplateStoreOptions) {
+    this.#db = db;
+    this.#options = options;
+  }
+
+  async insertDraft(tenantId: string, draft: NewTemplate, now: Date): Promise<{ template: Template; outcome: "created" | "draft_reused" | "conflict" }> {
+    const owner = templateOwnerKey(draft.account);
+    return withTenant(this.#db, tenantId, async (tx) => {
+      // Serialises creates of one (WABA, name, language): the second waits and then sees the first.
+      await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`${owner} ${draft.name} ${draft.language}`}))`);
+      const [existing] = await liveByName(tx, owner, draft.name, draft.language);
+      if (existing && existing.status !== "DRAFT") return { template: templateFromRow(existing), outcome: "conflict" as const };
+      if (existing) {
+        const [row] = await tx
+          .update(templates)
+          .set({ category: draft.category, components: stored(draft), messageSendTtlSeconds: ttl(draft), updateTime: now })
+          .where(eq(templates.id, existing.id))
+          .returning();
+        await tx
+          .update(templateVersions)
+          .set({ category: draft.category, components: stored(draft) })
+          .where(and(eq(templateVersions.templateId, existing.id), eq(templateVersions.version, existing.version)));
+        return { template: templateFromRow(row!), outcome: "draft_reused" as const };
+      }
+      const [row] = await tx
+        .insert(templates)
+        .values({
+          id: draft.id,
+          accountId: draft.account.id,
+          wabaId: owner,
+          name: draft.name,
+          language: draft.language,
+          category: draft.category,
+          components: stored(draft),
+          messageSendTtlSeconds: ttl(draft),
+          status: "DRAFT",
+          version: 1,
+          createTime: now,
+          updateTime: now,
+          statusUpdateTime: now,
+        })
+        .returning();
+      await tx.insert(templateVersions).values({ templateId: draft.id, version: 1, category: draft.category, components: stored(draft), status: "DRAFT", createTime: now });
+      return { template: templateFromRow(row!), outcome: "created" as const };
+    });
+  }
+
+  async get(tenantId: string, id: string): Promise<Template | undefined> {
+    if (!UUID.test(id) || !(await tenantExists(this.#db, tenantId))) return undefined;
+    const [row] = await withTenant(this.#db, tenantId, (tx) => tx.select().from(templates).where(and(eq(templates.id, id), isNull(templates.deleteTime))));
+    return row && templateFromRow(row);
+  }
+
+  async find(tenantId: string, account: TemplateAccount, name: string, language: string): Promise<Template | undefined> {
+    if (!(await tenantExists(this.#db, tenantId))) return undefined;
+    const [row] = await withTenant(this.#db, tenantId, (tx) => liveByName(tx, templateOwnerKey(account), name, language));
+    return row && templateFromRow(row);
+  }
+
+  async forSend(tenantId: string, accountId: string, name: string, language: string): Promise<{ account?: TemplateAccount; template?: Template }> {
+    if (!UUID.test(accountId) || !(await tenantExists(this.#db, tenantId))) return {};
+    return withTenant(this.#db, tenantId, async (tx) => {
+      const account = await liveAccount(tx, tenantId, accountId);
+      if (!account) return {};
+      const [row] = await liveByName(tx, templateOwnerKey(account), name, language);
+      return row ? { account, template: templateFromRow(row) } : { account };
+    });
+  }
+
+  async list(tenantId: string, query: TemplateQuery): Promise<TemplatePage> {
+    if (!(await tenantExists(this.#db, tenantId))) return { templates: [], nextPageToken: "" };
+    if (query.accountId !== undefined && !UUID.test(query.accountId)) return { templates: [], nextPageToken: "" };
+    const cursor = query.pageToken === "" ? undefined : decodeCursor(query.pageToken);
+    const conditions: SQL[] = [isNull(templates.deleteTime)];
+    if (query.accountId !== undefined) {
+      // An account sees its WABA's templates, whichever number created them.
+      conditions.push(sql`(${templates.accountId} = ${query.accountId}::uuid or ${templates.wabaId} = (
+        select case when a.waba_id <> '' then a.waba_id else 'account:' || a.id::text end from control.accounts a where a.id = ${query.accountId}::uuid and a.tenant_id = ${tenantId}))`);
+    }
+    if (query.name) conditions.push(eq(templates.name, query.name));
+    if (query.language) conditions.push(eq(templates.language, query.language));
+    if (query.category) conditions.push(eq(templates.category, query.category));
+    if (query.status) conditions.push(eq(templates.status, db(query.status)));
+    if (cursor) conditions.push(sql`(${templates.name}, ${templates.language}, ${templates.id}) > (${cursor[0]}, ${cursor[1]}, ${cursor[2]}::uuid)`);
+    const rows = await withTenant(this.#db, tenantId, (tx) =>
+      tx
+        .select()
+        .from(templates)
+        .where(and(...conditions))
+        .orderBy(asc(templates.name), asc(templates.language), asc(templates.id))
+        .limit(query.pageSize + 1),
+    );
+    const page = rows.slice(0, query.pageSize);
+    const last = page.at(-1);
+    return {
+      templates: page.map(templateFromRow),
+      nextPageToken: rows.length > query.pageSize && last ? encodeCursor([last.name, last.language, last.id]) : "",
+    };
+  }
+
+  async recordSubmission(
+    tenantId: string,
+    id: string,
+    submission: { providerId: string; status: TemplateStatus; category?: TemplateCategory },
+    now: Date,
+  ): Promise<Template> {
+    return withTenant(this.#db, tenantId, async (tx) => {
+      const [current] = await tx.select().from(templates).where(eq(templates.id, id)).for("update");
+      if (!current) throw DomainError.notFound("template", id);
+      // A status webhook may have come first (the sandbox approves at once): it wins.
+      const stillDraft = current.status === "DRAFT";
+      const [row] = await tx
+        .update(templates)
+        .set({
+          metaTemplateId: submission.providerId,
+          ...(stillDraft ? { status: db(submission.status), statusUpdateTime: now } : {}),
+          ...(submission.category ? { category: submission.category } : {}),
+          updateTime: now,
+        })
+        .where(eq(templates.id, id))
+        .returning();
+      if (stillDraft) {
+        await tx
+          .update(templateVersions)
+          .set({ status: submission.status })
+          .where(and(eq(templateVersions.templateId, id), eq(templateVersions.version, current.version)));
+      }
+      return templateFromRow(row!);
+    });
+  }
+
+  async removeDraft(tenantId: string, id: string): Promise<void> {
+    await withTenant(this.#db, tenantId, async (tx) => {
+      const [row] = await tx.select({ status: templates.status }).from(templates).where(eq(templates.id, id)).for("update");
+      if (row?.status !== "DRAFT") return;
+      await tx.delete(templateVersions).where(eq(templateVersions.templateId, id));
+      await tx.delete(templates).where(eq(templates.id, id));
+    });
+  }
+
+  async recordEdit(tenantId: string, id: string, content: TemplateContent, status: TemplateStatus, now: Date): Promise<Template> {
+    return withTenant(this.#db, tenantId, async (tx) => {
+      const [current] = await tx.select().from(templates).where(and(eq(templates.id, id), isNull(templates.deleteTime))).for("update");
+      if (!current) throw DomainError.notFound("template", id);
+      const version = current.version + 1;
+      const [row] = await tx
+        .update(templates)
+        .set({
+          category: content.category,
+          components: stored(content),
+          messageSendTtlSeconds: ttl(content),
+          version,
+          status: db(status),
+          rejectedReason: null,
+          updateTime: now,
+          ...(status !== current.status ? { statusUpdateTime: now } : {}),
+        })
+        .where(eq(templates.id, id))
+        .returning();
+      await tx.insert(templateVersions).values({ templateId: id, version, category: content.category, components: stored(content), status, createTime: now });
+      return templateFromRow(row!);
+    });
+  }
+
+  async markDeleted(tenantId: string, id: string, now: Date): Promise<void> {
+    await withTenant(this.#db, tenantId, (tx) =>
+      tx.update(templates).set({ status: "DELETED", deleteTime: now, updateTime: now, statusUpdateTime: now }).where(and(eq(templates.id, id), isNull(templates.deleteTime))),
+    );
+  }
+
+  async reconcile(tenantId: string, account: TemplateAccount, remote: readonly RemoteTemplate[], now: Date): Promise<SyncCounts> {
+    const owner = templateOwnerKey(account);
+    let events = 0;
+    const counts = await withTenant(this.#db, tenantId, async (tx) => {
+      const counts: SyncCounts = { created: 0, updated: 0, deleted: 0, unchanged: 0 };
+      const local = await tx.select().from(templates).where(and(eq(templates.wabaId, owner), isNull(templates.deleteTime))).for("update");
+      const seen = new Set<string>();
+      for (const item of remote) {
+        const row = local.find((r) => r.metaTemplateId === item.id) ?? local.find((r) => r.name === item.name && sameLanguage(r.language, item.language));
+        if (!row) {
+          await insertRemote(tx, this.#options.newId(), account, owner, item, now);
+          counts.created += 1;
+          continue;
+        }
+        seen.add(row.id);
+        const outcome = await applyProviderChange(tx, {
+          tenantId,
+          row,
+          accountId: row.accountId,
+          wabaId: account.wabaId,
+          view: {
+            status: item.status,
+            category: item.category,
+            rejectedReason: item.rejectedReason,
+            qualityScore: item.qualityScore,
+            content: { parameterFormat: item.content.parameterFormat, components: item.content.components, messageSendTtlSeconds: item.content.messageSendTtlSeconds },
+          },
+          providerEvent: "SYNC",
+          metaTemplateId: item.id,
+          now,
+          newId: this.#options.newId,
+        });
+        if (outcome.event) events += 1;
+        if (outcome.changed) counts.updated += 1;
+        else counts.unchanged += 1;
+      }
+      for (const row of local) {
+        if (seen.has(row.id)) continue;
+        // Never submitted (a DRAFT): nothing at the provider to miss.
+        if (row.metaTemplateId === null || row.status === "DRAFT") {
+          counts.unchanged += 1;
+          continue;
+        }
+        await tx.update(templates).set({ deleteTime: now }).where(eq(templates.id, row.id));
+        const outcome = await applyProviderChange(tx, {
+          tenantId,
+          row,
+          accountId: row.accountId,
+          wabaId: account.wabaId,
+          view: { status: "DELETED" },
+          providerEvent: "SYNC",
+          now,
+          newId: this.#options.newId,
+        });
+        if (outcome.event) events += 1;
+        counts.deleted += 1;
+      }
+      return counts;
+    });
+    if (events > 0) this.#options.onEventsCommitted?.();
+    return counts;
+  }
+}
+
+export interface ProviderChangeInput {
+  tenantId: string;
+  row: TemplateRow;
+  accountId: string;
+  /** The account's real WABA id, for the event ("" when none). */
+  wabaId: string;
+  view: ProviderView;
+  providerEvent: string;
+  /** Learned from the provider when the row did not know it yet. */
+  metaTemplateId?: string;
+  now: Date;
+  newId: () => string;
+  /** Where events go; default: appended to the outbox in `tx`. */
+  emit?: (events: ReturnType<typeof templateStatusEvent>[]) => Promise<void>;
+}
+
+/**
+ * Applies what the provider says about one template (status webhook or
+ * sync) inside `tx`: status, category, reason, quality, approved version,
+ * a new version for content edited at the provider; a status change writes
+ * one `template.status` event. The row must be locked or freshly read in `tx`.
+ */
+export async function applyProviderChange(tx: Database, input: ProviderChangeInput): Promise<{ changed: boolean; event: boolean }> {
+  const current = templateFromRow(input.row);
+  const change = applyProviderView(current, input.view);
+  const learnsId = input.metaTemplateId !== undefined && input.metaTemplateId !== current.metaTemplateId;
+  if (!change.changed && !learnsId) return { changed: false, event: false };
+  const approved: StoredContent | null = change.approved
+    ? { parameterFormat: change.approved.parameterFormat, category: change.approved.category, ...change.approved.components }
+    : null;
+  await tx
+    .update(templates)
+    .set({
+      status: db(change.status),
+      category: change.category,
+      rejectedReason: change.rejectedReason || null,
+      qualityScore: change.qualityScore || null,
+      version: change.version,
+      approvedVersion: change.approvedVersion || null,
+      approvedComponents: approved,
+      updateTime: input.now,
+      ...(learnsId ? { metaTemplateId: input.metaTemplateId } : {}),
+      ...(change.newContent
+        ? { components: stored({ parameterFormat: change.newContent.parameterFormat, components: change.newContent.components }), messageSendTtlSeconds: change.newContent.messageSendTtlSeconds || null }
+        : {}),
+      ...(change.statusChanged ? { statusUpdateTime: input.now } : {}),
+    })
+    .where(eq(templates.id, current.id));
+  if (change.newContent) {
+    await tx.insert(templateVersions).values({
+      templateId: current.id,
+      version: change.version,
+      category: change.category,
+      components: stored({ parameterFormat: change.newContent.parameterFormat, components: change.newContent.components }),
+      status: change.status,
+      rejectedReason: change.rejectedReason || null,
+      createTime: input.now,
+    });
+  } else if (change.statusChanged) {
+    await tx
+      .update(templateVersions)
+      .set({ status: change.status, rejectedReason: change.rejectedReason || null })
+      .where(and(eq(templateVersions.templateId, current.id), eq(templateVersions.version, change.version)));
+  }
+  if (!change.statusChanged) return { changed: change.changed || learnsId, event: false };
+  const event = templateStatusEvent({
+    eventId: input.newId(),
+    tenantId: input.tenantId,
+    accountId: input.accountId,
+    occurredAt: input.now,
+    wabaId: input.wabaId,
+    templateId: current.id,
+    metaTemplateId: learnsId ? input.metaTemplateId! : current.metaTemplateId,
+    name: current.name,
+    language: current.language,
+    category: change.category,
+    status: change.status,
+    previousStatus: current.status,
+    reason: change.rejectedReason,
+    providerEvent: input.providerEvent,
+    version: change.version,
+  });
+  if (input.emit) await input.emit([event]);
+  else await appendToOutbox(tx, [event]);
+  return { changed: true, event: true };
+}
+
+/** The live template row of a WABA (owner key) by provider id, else by name and language. */
+export async function findForProviderUpdate(
+  tx: Database,
+  owners: readonly string[],
+  providerId: string,
+  name: string,
+  language: string,
+): Promise<TemplateRow | undefined> {
+  if (owners.length === 0) return undefined;
+  const live = and(inArray(templates.wabaId, [...owners]), isNull(templates.deleteTime));
+  if (providerId !== "") {
+    const [byId] = await tx.select().from(templates).where(and(live, eq(templates.metaTemplateId, providerId))).for("update");
+    if (byId) return byId;
+  }
+  const languages = [...new Set([language, language.replace("-", "_"), language.replace("_", "-")])];
+  const [byName] = await tx
+    .select()
+    .from(templates)
+    .where(and(live, eq(templates.name, name), inArray(templates.language, languages), or(isNull(templates.metaTemplateId), eq(templates.metaTemplateId, providerId))))
+    .for("update");
+  return byName;
+}
+
+/** The template owner keys of the tenant's live accounts of a WABA (or the one account named). */
+export async function ownerKeysFor(tx: Database, tenantId: string, provider: Provider, wabaId: string, accountId: string | undefined): Promise<{ owners: string[]; accountIds: Map<string, string> }> {
+  const rows = await tx
+    .select({ id: accounts.id, wabaId: accounts.wabaId })
+    .from(accounts)
+    .where(
+      and(
+        eq(accounts.tenantId, tenantId),
+        eq(accounts.provider, provider),
+        isNull(accounts.deleteTime),
+        accountId !== undefined ? eq(accounts.id, accountId) : and(isNotNull(accounts.wabaId), eq(accounts.wabaId, wabaId)),
+      ),
+    );
+  const accountIds = new Map<string, string>();
+  for (const row of rows) accountIds.set(templateOwnerKey(row), row.id);
+  return { owners: [...accountIds.keys()], accountIds };
+}
+
+async function insertRemote(tx: Database, id: string, account: TemplateAccount, owner: string, item: RemoteTemplate, now: Date): Promise<void> {
+  const content: StoredContent = { parameterFormat: item.content.parameterFormat, ...item.content.components };
+  const approved = item.status === "APPROVED";
+  await tx.insert(templates).values({
+    id,
+    accountId: account.id,
+    wabaId: owner,
+    name: item.name,
+    language: item.language,
+    category: item.category,
+    components: content,
+    messageSendTtlSeconds: item.content.messageSendTtlSeconds || null,
+    metaTemplateId: item.id,
+    status: db(item.status),
+    rejectedReason: item.rejectedReason || null,
+    qualityScore: item.qualityScore || null,
+    version: 1,
+    approvedVersion: approved ? 1 : null,
+    approvedComponents: approved ? { ...content, category: item.category } : null,
+    createTime: now,
+    updateTime: now,
+    statusUpdateTime: now,
+  });
+  await tx.insert(templateVersions).values({ templateId: id, version: 1, category: item.category, components: content, status: item.status, rejectedReason: item.rejectedReason || null, createTime: now });
+}
+
+function liveByName(tx: Database, owner: string, name: string, language: string): Promise<TemplateRow[]> {
+  return tx
+    .select()
+    .from(templates)
+    .where(and(eq(templates.wabaId, owner), eq(templates.name, name), eq(templates.language, language), isNull(templates.deleteTime)))
+    .limit(1);
+}
+
+async function liveAccount(tx: Database, tenantId: string, accountId: string): Promise<TemplateAccount | undefined> {
+  const [row] = await tx
+    .select({ id: accounts.id, tenantId: accounts.tenantId, provider: accounts.provider, wabaId: accounts.wabaId })
+    .from(accounts)
+    .where(and(eq(accounts.id, accountId), eq(accounts.tenantId, tenantId), isNull(accounts.deleteTime)));
+  return row && { ...row, provider: row.provider as Provider };
+}
+
+/** The schema's status type predates ARCHIVED and LIMIT_EXCEEDED (the column has no check: any status is stored). */
+function db(status: TemplateStatus): TemplateStatusName {
+  return status as TemplateStatusName;
+}
+
+function sameLanguage(a: string, b: string): boolean {
+  return a.replace("-", "_").toLowerCase() === b.replace("-", "_").toLowerCase();
+}
+
+function stored(content: { parameterFormat: ParameterFormat; components: TemplateComponents }): StoredContent {
+  return { parameterFormat: content.parameterFormat, ...content.components };
+}
+
+function ttl(content: TemplateContent): number | null {
+  return content.messageSendTtlSeconds === 0 ? null : content.messageSendTtlSeconds;
+}
+
+function componentsOf(content: StoredContent): TemplateComponents {
+  return { header: content.header ?? undefined, body: content.body, footer: content.footer ?? undefined, buttons: content.buttons ?? [] };
+}
+
+export function templateFromRow(row: TemplateRow): Template {
+  const content = row.components as StoredContent;
+  const approved = row.approvedComponents as StoredContent | null;
+  return {
+    id: row.id,
+    accountId: row.accountId,
+    wabaId: row.wabaId.startsWith("account:") ? "" : row.wabaId,
+    name: row.name,
+    language: row.language,
+    category: row.category as TemplateCategory,
+    parameterFormat: content.parameterFormat ?? "POSITIONAL",
+    components: componentsOf(content),
+    messageSendTtlSeconds: row.messageSendTtlSeconds ?? 0,
+    metaTemplateId: row.metaTemplateId ?? "",
+    status: row.status as TemplateStatus,
+    rejectedReason: row.rejectedReason ?? "",
+    qualityScore: row.qualityScore ?? "",
+    version: row.version,
+    approvedVersion: row.approvedVersion ?? 0,
+    approved: approved
+      ? { parameterFormat: approved.parameterFormat ?? "POSITIONAL", components: componentsOf(approved), category: approved.category ?? (row.category as TemplateCategory) }
+      : undefined,
+    createTime: row.createTime,
+    updateTime: row.updateTime,
+    statusUpdateTime: row.statusUpdateTime ?? undefined,
+  };
+}
+
+async function tenantExists(db: Database, tenantId: string): Promise<boolean> {
+  const [row] = await db.select({ id: tenants.id }).from(tenants).where(eq(tenants.id, tenantId)).limit(1);
+  return row !== undefined;
+}
+
+function encodeCursor(cursor: [string, string, string]): string {
+  return Buffer.from(JSON.stringify(cursor), "utf8").toString("base64url");
+}
+
+function decodeCursor(token: string): [string, string, string] {
+  try {
+    const value: unknown = JSON.parse(Buffer.from(token, "base64url").toString("utf8"));
+    if (Array.isArray(value) && value.length === 3 && value.every((v) => typeof v === "string") && UUID.test(value[2] as string)) {
+      return value as [string, string, string];
+    }
+  } catch {
+    // fall through
+  }
+  throw DomainError.invalid([{ field: "page_token", description: "is not a token from a previous page" }]);
+}

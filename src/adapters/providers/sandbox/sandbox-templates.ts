@@ -1,0 +1,85 @@
+/**
+ * Template management of the SANDBOX provider: every template submitted is
+ * approved at once — reported the way Meta reports it, as a
+ * `message_template_status_update` webhook written into the inbox (like the
+ * sandbox's message statuses), so approval takes the real path: the inbox
+ * worker, the status reaction, the `template.status` event. The sandbox
+ * keeps no catalog of its own: there is nothing to sync from it.
+ */
+import { randomInt } from "node:crypto";
+
+import type { NewProviderTemplate, ProviderCall, RemoteTemplate, TemplateProvider, TemplateSubmission } from "../../../ports/template-provider.js";
+import type { ProviderAccount } from "../../../ports/whatsapp-provider.js";
+import type { Database } from "../../postgres/database.js";
+import { webhookInbox } from "../../postgres/schema/control.js";
+import type { Wakeup } from "../../shared/wakeup.js";
+import { SANDBOX_INBOX_PROVIDER } from "./sandbox-provider.js";
+
+export interface SandboxTemplatesOptions {
+  db: Database;
+  inboxWakeup?: Wakeup;
+}
+
+export class SandboxTemplates implements TemplateProvider {
+  readonly #db: Database;
+  readonly #wakeup: Wakeup | undefined;
+
+  constructor(options: SandboxTemplatesOptions) {
+    this.#db = options.db;
+    this.#wakeup = options.inboxWakeup;
+  }
+
+  async create(account: ProviderAccount, template: NewProviderTemplate): Promise<ProviderCall<TemplateSubmission>> {
+    const id = `9${randomInt(10 ** 11, 10 ** 12 - 1)}${randomInt(1000, 9999)}`;
+    await this.#approve(account, id, template);
+    return { ok: true, value: { id, status: "PENDING", category: template.category } };
+  }
+
+  async edit(account: ProviderAccount, providerTemplateId: string, template: NewProviderTemplate): Promise<ProviderCall<void>> {
+    await this.#approve(account, providerTemplateId, template);
+    return { ok: true, value: undefined };
+  }
+
+  async delete(): Promise<ProviderCall<void>> {
+    return { ok: true, value: undefined };
+  }
+
+  async list(): Promise<ProviderCall<RemoteTemplate[]> | undefined> {
+    return undefined;
+  }
+
+  async #approve(account: ProviderAccount, id: string, template: NewProviderTemplate): Promise<void> {
+    const body = JSON.stringify({
+      object: "whatsapp_business_account",
+      entry: [
+        {
+          id: account.wabaId || "sandbox",
+          time: Math.floor(Date.now() / 1000),
+          changes: [
+            {
+              field: "message_template_status_update",
+              value: {
+                event: "APPROVED",
+                message_template_id: id,
+                message_template_name: template.name,
+                message_template_language: template.language,
+                message_template_category: template.category,
+                reason: "NONE",
+                // Routes the update to this sandbox number (a sandbox account may have no WABA id).
+                metadata: { phone_number_id: account.phoneNumberId },
+              },
+            },
+          ],
+        },
+      ],
+    });
+    await this.#db.insert(webhookInbox).values({
+      provider: SANDBOX_INBOX_PROVIDER,
+      path: "/sandbox",
+      accountHint: account.id,
+      body: Buffer.from(body, "utf8"),
+      signatureValid: true,
+    });
+    this.#wakeup?.notify();
+  }
+}

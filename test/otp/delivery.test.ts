@@ -1,0 +1,91 @@
+/**
+ * The code reaches WhatsApp in clear, and only WhatsApp: the sender opens
+ * the sealed code at the provider boundary (Graph API simulator), while the
+ * stored message keeps the sealed form.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+import { GraphSimulator } from "../support/graph-simulator.js";
+import { SEALED_CODE_PREFIX } from "../../src/domain/otp/sealed-code.js";
+import { AUTH_TEMPLATE, createOtpAccount, eventually, messageContent, newRecipient, otpTenant, startOtpHarness, type OtpHarness } from "./support.js";
+
+let simulator: GraphSimulator;
+let harness: OtpHarness;
+
+beforeAll(async () => {
+  simulator = await GraphSimulator.start();
+  harness = await startOtpHarness({ simulator });
+});
+
+afterAll(async () => {
+  await harness?.cleanup();
+  await simulator?.close();
+});
+
+describe("delivery of a one-time code", () => {
+  it("when SendOtp is called, then Meta receives the AUTHENTICATION template with the code in the body and the copy-code button, and the stored message stays sealed", async () => {
+    const tenant = otpTenant(harness, "deliver");
+    const account = await createOtpAccount(harness, tenant, "otp-token");
+    simulator.setToken(account.phoneNumberId, "otp-token");
+    const phone = newRecipient();
+    const sent = await tenant.otp.sendOtp({ accountId: account.id, phone, code: "604218", templateName: AUTH_TEMPLATE });
+
+    const request = await eventually(async () => simulator.acceptedFor(sent.messageId)[0]);
+    expect(request.to).toBe(phone.slice(1));
+    expect(request.body).toMatchObject({
+      messaging_product: "whatsapp",
+      type: "template",
+      template: {
+        name: AUTH_TEMPLATE,
+        language: { code: "en_US" },
+        components: [
+          { type: "body", parameters: [{ type: "text", text: "604218" }] },
+          { type: "button", sub_type: "url", index: "0", parameters: [{ type: "text", text: "604218" }] },
+        ],
+      },
+    });
+    const stored = await eventually(async () => {
+      const m = await messageContent(harness, tenant, sent.messageId);
+      return m.status === "sent" ? m : undefined;
+    });
+    expect(JSON.stringify(stored.content)).not.toContain("604218");
+    expect(JSON.stringify(stored.content)).toContain(SEALED_CODE_PREFIX);
+  });
+
+  it("when a sealed code was copied into a message to someone else, then it is never sent: the message fails", async () => {
+    const tenant = otpTenant(harness, "deliver-copy");
+    const account = await createOtpAccount(harness, tenant, "otp-token-2");
+    const sent = await tenant.otp.sendOtp({ accountId: account.id, phone: newRecipient(), code: "918273", templateName: AUTH_TEMPLATE });
+    const original = await eventually(async () => {
+      const m = await messageContent(harness, tenant, sent.messageId);
+      return m.status === "sent" ? m : undefined;
+    });
+
+    // The stored (sealed) content, queued again for another recipient by hand.
+    const other = newRecipient().slice(1);
+    const [row] = await harness.sql.unsafe<{ id: string; contact_id: string; conversation_id: string }[]>(
+      `select id, contact_id, conversation_id from "${tenant.schema}".messages where id = $1`,
+      [sent.messageId],
+    );
+    const copyId = "0190b000-0000-7000-8000-00000000c0de";
+    await harness.sql.begin(async (tx) => {
+      await tx.unsafe(
+        `insert into "${tenant.schema}".messages (id, account_id, conversation_id, contact_id, direction, type, status, content, priority, recipient)
+         values ($1, $2, $3, $4, 'outbound', 'template', 'queued', $5, 'otp', $6)`,
+        [copyId, account.id, row!.conversation_id, row!.contact_id, tx.json(original.content as never), other],
+      );
+      await tx.unsafe(`insert into control.jobs (id, tenant_id, kind, payload, priority) values (gen_random_uuid(), $1, 'send_message', $2, 30)`, [
+        tenant.id,
+        tx.json({ messageId: copyId, accountId: account.id }),
+      ]);
+    });
+    harness.svc.service.app.sendWakeup.notify();
+
+    const failed = await eventually(async () => {
+      const m = await messageContent(harness, tenant, copyId);
+      return m.status === "failed" ? m : undefined;
+    });
+    expect(failed.status).toBe("failed");
+    expect(simulator.requestsFor(copyId)).toHaveLength(0);
+  });
+});
