@@ -14,9 +14,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Account } from "../../gen/whatsapp/v1/account_pb.js";
 import { ConversationSource, ConversationStatus, type Conversation } from "../../gen/whatsapp/v1/common_pb.js";
 import { ListMessagesRequest_Order } from "../../gen/whatsapp/v1/conversation_pb.js";
-import { ConversationCloseReason } from "../../gen/whatsapp/v1/events_pb.js";
+import { ConversationCloseReason, EventType } from "../../gen/whatsapp/v1/events_pb.js";
 import { MessageDirection, MessageType } from "../../gen/whatsapp/v1/message_pb.js";
 import type { CollectedEvent } from "../support/nats-server.js";
+import { openWatch, type OpenWatch } from "./watch-support.js";
 import { approveTemplate, createAccount, eventually, messageIdOf, newWaId, receive, startHarness, TEMPLATE, tenantClients, type Harness, type Tenant } from "./support.js";
 
 const HOUR = 60 * 60 * 1000;
@@ -71,6 +72,10 @@ async function tenantEvents(): Promise<CollectedEvent[]> {
 
 describe("a scripted day of conversations", () => {
   it("when contacts write, the business replies, starts a post-call conversation, closes one and a contact writes again, then lists, windows and events are exact at each step", async () => {
+    // A dashboard watches the tenant's events live from the start of the day.
+    const live = openWatch(tenant.conversations);
+    await eventually(() => (liveStarted(live) && harness.svc.service.app.eventFeed.watching >= 1 ? true : undefined), 10_000);
+
     // 09:00 — three contacts write in, a minute apart.
     const dayStart = harness.now();
     const anaAt = new Date(seconds(dayStart));
@@ -251,8 +256,31 @@ describe("a scripted day of conversations", () => {
     expect(darioOpened.messageId).toBe(started.message!.id);
     const created = byType("contact.created").flatMap((e) => (e.type === "contact.created" ? [e.message.contact!.waId] : []));
     expect(created.sort()).toEqual([ana, bruno, carla, dario].sort());
+    // ... and exactly once on WatchEvents: the live watch saw the same events as the stream, none twice;
+    // a watch resumed from the day's first event gets all the others.
+    // (Only the step events counted above: a send's own status events may still be on their way to either.)
+    const stepTypes = new Set([EventType.CONTACT_CREATED, EventType.CONVERSATION_OPENED, EventType.CONVERSATION_CLOSED, EventType.MESSAGE_RECEIVED]);
+    const streamIds = events.filter((e) => e.eventType !== undefined && e.eventType in expected).map((e) => e.msgId).sort();
+    const stepIds = () => live.events.filter((e) => stepTypes.has(e.type)).map((e) => e.eventId);
+    const watched = await eventually(() => (stepIds().length >= streamIds.length ? stepIds() : undefined), 15_000);
+    expect([...watched].sort()).toEqual(streamIds);
+    expect(live.events.filter((e) => e.tenantId !== tenant.id)).toEqual([]);
+    const resumed = openWatch(tenant.conversations, { afterEventId: watched[0]! });
+    const resumedStepIds = () => resumed.events.filter((e) => stepTypes.has(e.type)).map((e) => e.eventId);
+    const replayed = await eventually(() => (resumedStepIds().length >= watched.length - 1 ? resumedStepIds() : undefined), 15_000);
+    expect(replayed).toEqual(watched.slice(1));
+    live.abort();
+    resumed.abort();
+    await Promise.all([live.finished, resumed.finished]);
+
     expect(await messageIdOf(harness, tenant, carlaWamid!)).toBe(
       (await tenant.conversations.listMessages({ conversationId: convCarla.id })).messages[0]!.id,
     );
   });
 });
+
+/** The watch is open (no error yet); events committed from now on reach it. */
+function liveStarted(watch: OpenWatch): boolean {
+  if (watch.error) throw watch.error;
+  return true;
+}

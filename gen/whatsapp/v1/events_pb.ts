@@ -56,7 +56,8 @@ export type Event = Message<"whatsapp.v1.Event"> & {
   accountId: string;
 
   /**
-   * Conversation id, for message and conversation events; else empty.
+   * Conversation id, when the payload names one (message, conversation,
+   * contact.created and otp.verified events); else empty.
    *
    * @generated from field: string conversation_id = 5;
    */
