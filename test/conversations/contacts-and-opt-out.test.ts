@@ -152,6 +152,15 @@ describe("opt-out and opt-in", () => {
     expect(utility.conversation!.source).toBe(ConversationSource.INBOUND);
     expect(utility.conversation!.context).toBe("llamada");
     expect(utility.conversation!.messageCount).toBe(2n);
+
+    // SendMessage keeps the same rule: no marketing template, no marketing priority; a reply in the window goes.
+    const send = (content: Parameters<Tenant["messaging"]["sendMessage"]>[0]["content"], priority = Priority.UNSPECIFIED) =>
+      tenant.messaging.sendMessage({ accountId: account.id, to: `+${waId}`, content, priority });
+    const promo = await refusal(send({ case: "template", value: { name: "promo_spring", language: TEMPLATE.language } }));
+    expect(promo.findDetails(ErrorInfoSchema).map((d) => d.reason)).toEqual(["CONTACT_OPTED_OUT"]);
+    const marketingText = await refusal(send({ case: "text", value: { body: "¡Oferta!" } }, Priority.MARKETING));
+    expect(marketingText.findDetails(ErrorInfoSchema).map((d) => d.reason)).toEqual(["CONTACT_OPTED_OUT"]);
+    expect((await send({ case: "text", value: { body: "Listo, no le enviaremos promociones." } })).message!.id).not.toBe("");
   });
 });
 

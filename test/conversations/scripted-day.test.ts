@@ -74,7 +74,7 @@ describe("a scripted day of conversations", () => {
   it("when contacts write, the business replies, starts a post-call conversation, closes one and a contact writes again, then lists, windows and events are exact at each step", async () => {
     // A dashboard watches the tenant's events live from the start of the day.
     const live = openWatch(tenant.conversations);
-    await eventually(() => (liveStarted(live) && harness.svc.service.app.eventFeed.watching >= 1 ? true : undefined), 10_000);
+    await eventually(async () => (liveStarted(live) && harness.svc.service.app.eventFeed.watching >= 1 ? true : undefined), 10_000);
 
     // 09:00 — three contacts write in, a minute apart.
     const dayStart = harness.now();
@@ -262,12 +262,12 @@ describe("a scripted day of conversations", () => {
     const stepTypes = new Set([EventType.CONTACT_CREATED, EventType.CONVERSATION_OPENED, EventType.CONVERSATION_CLOSED, EventType.MESSAGE_RECEIVED]);
     const streamIds = events.filter((e) => e.eventType !== undefined && e.eventType in expected).map((e) => e.msgId).sort();
     const stepIds = () => live.events.filter((e) => stepTypes.has(e.type)).map((e) => e.eventId);
-    const watched = await eventually(() => (stepIds().length >= streamIds.length ? stepIds() : undefined), 15_000);
+    const watched = await eventually(async () => (stepIds().length >= streamIds.length ? stepIds() : undefined), 15_000);
     expect([...watched].sort()).toEqual(streamIds);
     expect(live.events.filter((e) => e.tenantId !== tenant.id)).toEqual([]);
     const resumed = openWatch(tenant.conversations, { afterEventId: watched[0]! });
     const resumedStepIds = () => resumed.events.filter((e) => stepTypes.has(e.type)).map((e) => e.eventId);
-    const replayed = await eventually(() => (resumedStepIds().length >= watched.length - 1 ? resumedStepIds() : undefined), 15_000);
+    const replayed = await eventually(async () => (resumedStepIds().length >= watched.length - 1 ? resumedStepIds() : undefined), 15_000);
     expect(replayed).toEqual(watched.slice(1));
     live.abort();
     resumed.abort();

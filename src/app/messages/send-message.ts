@@ -49,8 +49,8 @@ export const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
 export async function sendMessage(deps: SendMessageDeps, tenantId: string, request: SendRequest): Promise<SendMessageResult> {
   assertSendable(request);
   // Before the send's transaction: its own reads, and nothing is written when it refuses.
-  if (deps.templates) await assertTemplateSendable(deps.templates, tenantId, request);
-  return deps.outbound.inTransaction(tenantId, (tx) => queueMessage(tx, deps, tenantId, request));
+  const templateCategory = deps.templates ? await assertTemplateSendable(deps.templates, tenantId, request) : undefined;
+  return deps.outbound.inTransaction(tenantId, (tx) => queueMessage(tx, deps, tenantId, request, { templateCategory }));
 }
 
 /** Refuses a request WhatsApp would refuse, with every violation by field. */
@@ -69,6 +69,7 @@ export async function queueMessage(
   deps: Pick<SendMessageDeps, "newId" | "now">,
   tenantId: string,
   request: SendRequest,
+  options: { templateCategory?: string } = {},
 ): Promise<SendMessageResult> {
   const recipient = normaliseRecipient(request.to);
   if (!recipient) throw DomainError.invalid([{ field: "to", description: "not a possible phone number" }]);
@@ -81,6 +82,14 @@ export async function queueMessage(
   }
 
   const { contact, created } = await tx.upsertRecipient(recipient, now);
+  // A contact who opted out (a STOP keyword, Meta's user_preferences) gets no marketing.
+  if (contact.optedOut && (request.priority === "marketing" || options.templateCategory === "MARKETING")) {
+    throw new DomainError(
+      "failed_precondition",
+      "CONTACT_OPTED_OUT",
+      `the contact ${recipient.e164} opted out of marketing messages; send a utility or authentication template, or a reply within the service window`,
+    );
+  }
   if (isFreeForm(request.content)) await assertWindowOpen(tx, account.id, contact.id, now);
   const content = await withResolvedReaction(tx, request.content);
   const replyToWamid = request.replyTo === "" ? undefined : await sentWamidOf(tx, request.replyTo, "reply_to_message_id");

@@ -1,6 +1,6 @@
 import { DomainError } from "../../domain/errors.js";
 import type { SendRequest } from "../../domain/outbound/index.js";
-import { checkTemplateParameters, HELLO_WORLD, isSendable, type ApprovedContent } from "../../domain/templates/index.js";
+import { checkTemplateParameters, HELLO_WORLD, isSendable, type ApprovedContent, type TemplateCategory } from "../../domain/templates/index.js";
 import type { TemplateStore } from "../../ports/template-store.js";
 
 /**
@@ -11,12 +11,18 @@ import type { TemplateStore } from "../../ports/template-store.js";
  * learns why at once instead of from a failed status (Meta 132000/132001).
  * Sandbox accounts also have Meta's sample `hello_world` (en_US).
  * An account that is not found is left to the send itself to report.
+ * Returns the category of the version that will be sent (undefined for
+ * anything but a template).
  */
-export async function assertTemplateSendable(templates: Pick<TemplateStore, "forSend">, tenantId: string, request: SendRequest): Promise<void> {
+export async function assertTemplateSendable(
+  templates: Pick<TemplateStore, "forSend">,
+  tenantId: string,
+  request: SendRequest,
+): Promise<TemplateCategory | undefined> {
   const content = request.content;
-  if (content.kind !== "template") return;
+  if (content.kind !== "template") return undefined;
   const { account, template } = await templates.forSend(tenantId, request.accountId, content.name, content.language);
-  if (!account) return;
+  if (!account) return undefined;
   let approved: ApprovedContent | undefined;
   if (template) {
     if (!isSendable(template)) {
@@ -39,4 +45,5 @@ export async function assertTemplateSendable(templates: Pick<TemplateStore, "for
   }
   const violations = checkTemplateParameters(approved, content);
   if (violations.length > 0) throw DomainError.invalid(violations);
+  return approved.category;
 }
