@@ -12,6 +12,7 @@ import {
   type StoredOtp,
 } from "../../domain/otp/index.js";
 import type { OtpStore, OtpTransaction } from "../../ports/otp-store.js";
+import { templateOwnerKey } from "../../domain/templates/index.js";
 import { assertSendable, queueMessage } from "../messages/send-message.js";
 
 export interface SendOtpDeps {
@@ -90,10 +91,12 @@ export async function sendOtp(deps: SendOtpDeps, tenantId: string, command: Send
     await otps.lock(`phone:${recipient.waId}`);
     await assertWithinLimits(otps, deps.policy, recipient.waId, now);
 
-    const template = await chooseTemplate(otps, deps.policy, account.wabaId, command);
+    // Templates belong to the WABA, or to the account itself when it has none (sandbox).
+    const owner = templateOwnerKey(account);
+    const template = await chooseTemplate(otps, deps.policy, owner, command);
     // Checked here, in the OTP's transaction, not by the send path's template check (its own read would
     // wait behind this transaction on PGlite's single connection): no surprise 132001 from Meta.
-    if (!(await otps.approvedTemplateLanguages(account.wabaId, template.name)).includes(template.language)) {
+    if (!(await otps.approvedTemplateLanguages(owner, template.name)).includes(template.language)) {
       throw new DomainError(
         "failed_precondition",
         "TEMPLATE_NOT_APPROVED",
@@ -182,7 +185,7 @@ function retryAfter(oldest: Date | undefined, windowMs: number, now: Date): numb
  * the tenant's default for that same template, else the one language the
  * template is approved in for the account's WABA, else OTP_TEMPLATE_LANGUAGE.
  */
-async function chooseTemplate(otps: OtpTransaction, policy: OtpPolicy, wabaId: string, command: SendOtpCommand): Promise<{ name: string; language: string }> {
+async function chooseTemplate(otps: OtpTransaction, policy: OtpPolicy, templateOwner: string, command: SendOtpCommand): Promise<{ name: string; language: string }> {
   const tenant = await otps.tenantTemplate();
   const name = command.templateName || tenant.name || policy.templateName;
   if (!name) {
@@ -194,7 +197,7 @@ async function chooseTemplate(otps: OtpTransaction, policy: OtpPolicy, wabaId: s
   }
   if (command.templateLanguage) return { name, language: command.templateLanguage };
   if (tenant.language && (!tenant.name || tenant.name === name)) return { name, language: tenant.language };
-  const approved = await otps.approvedTemplateLanguages(wabaId, name);
+  const approved = await otps.approvedTemplateLanguages(templateOwner, name);
   if (approved.length === 1) return { name, language: approved[0]! };
   if (approved.length > 1 && !approved.includes(policy.templateLanguage)) {
     throw DomainError.invalid([{ field: "template_language", description: `template ${name} exists in several languages (${approved.join(", ")}); name one` }]);
