@@ -3,6 +3,7 @@
  * is off: the code's message stays queued where the tests can read it). The
  * clock is injected: expiry and cooldowns are tested by moving it forward.
  */
+import { randomUUID } from "node:crypto";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
@@ -10,12 +11,16 @@ import { ErrorInfoSchema, RetryInfoSchema } from "../../gen/google/rpc/error_det
 import type { Account } from "../../gen/whatsapp/v1/account_pb.js";
 import { OtpVerificationMethod } from "../../gen/whatsapp/v1/events_pb.js";
 import { OtpOutcome } from "../../gen/whatsapp/v1/otp_pb.js";
+import { OtpButton_OtpType, TemplateCategory, TemplateService, TemplateStatus } from "../../gen/whatsapp/v1/template_pb.js";
+import { Provider } from "../../gen/whatsapp/v1/account_pb.js";
+import { clientFor } from "../support/service.js";
 import { PRIORITY_RANK } from "../../src/domain/priority.js";
 import { SEALED_CODE_PREFIX, sealedCodeBinding } from "../../src/domain/otp/sealed-code.js";
 import {
   approveAuthTemplate,
   AUTH_TEMPLATE,
   createOtpAccount,
+  eventually,
   everythingStored,
   messageContent,
   newRecipient,
@@ -240,6 +245,29 @@ describe("SendOtp", () => {
     expect(error.rawMessage).toMatch(/never_created .*not an approved AUTHENTICATION template/);
     // The refusal left nothing behind: the phone's cooldown is not running, a code with the real template goes out.
     expect((await send(own, ownAccount, phone, { code: newCode() })).otpId).not.toBe("");
+  });
+
+  it("when the account is a sandbox number (no WABA), then a template created for it through the API sends codes", async () => {
+    const own = otpTenant(harness, "otp-sandbox");
+    const { account: sandbox } = await own.accounts.createAccount({ account: { provider: Provider.SANDBOX, displayName: "Sandbox", phoneNumberId: `sandbox-${randomUUID()}` } });
+    const templates = clientFor(TemplateService, harness.svc.service.url, own.id);
+    await templates.createTemplate({
+      template: {
+        accountId: sandbox!.id,
+        name: "sandbox_code",
+        language: "en_US",
+        category: TemplateCategory.AUTHENTICATION,
+        components: { body: { addSecurityRecommendation: true }, buttons: [{ kind: { case: "otp", value: { otpType: OtpButton_OtpType.COPY_CODE, text: "Copy code" } } }] },
+      },
+    });
+    // The sandbox approves it the way Meta does: a status webhook through the inbox.
+    await eventually(async () => {
+      const { templates: listed } = await templates.listTemplates({ accountId: sandbox!.id });
+      return listed[0]?.status === TemplateStatus.APPROVED ? true : undefined;
+    });
+    const code = newCode();
+    const sent = await send(own, sandbox!, newRecipient(), { code, templateName: "sandbox_code" });
+    expect((await own.otp.verifyOtp({ target: { case: "otpId", value: sent.otpId }, code })).outcome).toBe(OtpOutcome.VERIFIED);
   });
 
   it("when the request is malformed, then INVALID_ARGUMENT with the fields", async () => {
