@@ -5,7 +5,7 @@
  * marketing to opted-out contacts — through the real service.
  */
 import { timestampDate } from "@bufbuild/protobuf/wkt";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
@@ -14,6 +14,7 @@ import { ConversationSource } from "../../gen/whatsapp/v1/common_pb.js";
 import { Priority } from "../../gen/whatsapp/v1/message_pb.js";
 import { deliver, metaEnvelope, type Json } from "../support/meta-simulator.js";
 import { APP_SECRET, approveTemplate, createAccount, eventually, newWaId, receive, startHarness, TEMPLATE, tenantClients, type Harness, type Tenant } from "./support.js";
+import { refusal } from "../support/refusal.js";
 
 let harness: Harness;
 let tenant: Tenant;
@@ -28,15 +29,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await harness?.cleanup();
 });
-
-async function refusal(call: Promise<unknown>): Promise<ConnectError> {
-  const error = await call.then(
-    () => undefined,
-    (e: unknown) => ConnectError.from(e),
-  );
-  if (!error) throw new Error("the call succeeded");
-  return error;
-}
 
 async function contactOf(waId: string) {
   const { contacts } = await tenant.conversations.listContacts({ phone: `+${waId}` });

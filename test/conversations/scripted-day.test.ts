@@ -8,7 +8,7 @@
  * stream exactly once, decoded with the generated types.
  */
 import { timestampDate } from "@bufbuild/protobuf/wkt";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import type { Account } from "../../gen/whatsapp/v1/account_pb.js";
@@ -19,6 +19,7 @@ import { MessageDirection, MessageType } from "../../gen/whatsapp/v1/message_pb.
 import type { CollectedEvent } from "../support/nats-server.js";
 import { openWatch, type OpenWatch } from "./watch-support.js";
 import { approveTemplate, createAccount, eventually, messageIdOf, newWaId, receive, startHarness, TEMPLATE, tenantClients, type Harness, type Tenant } from "./support.js";
+import { refusal } from "../support/refusal.js";
 
 const HOUR = 60 * 60 * 1000;
 const MINUTE = 60 * 1000;
@@ -42,15 +43,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await harness?.cleanup();
 });
-
-async function refusal(call: Promise<unknown>): Promise<ConnectError> {
-  const error = await call.then(
-    () => undefined,
-    (e: unknown) => ConnectError.from(e),
-  );
-  if (!error) throw new Error("the call succeeded");
-  return error;
-}
 
 const ids = (conversations: readonly Conversation[]) => conversations.map((c) => c.id);
 const seconds = (date: Date) => Math.floor(date.getTime() / 1000) * 1000;

@@ -6,7 +6,7 @@
  * messages in the states the delivery work would, directly in the rows.
  */
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
@@ -24,6 +24,7 @@ import {
   type MessagingHarness,
   type Tenant,
 } from "./support.js";
+import { refusal } from "../support/refusal.js";
 
 let graph: Awaited<ReturnType<typeof startGraphStub>>;
 let harness: MessagingHarness;
@@ -44,15 +45,6 @@ afterAll(async () => {
   await harness?.cleanup();
   await graph?.close();
 });
-
-async function refusal(call: Promise<unknown>): Promise<ConnectError> {
-  const error = await call.then(
-    () => undefined,
-    (e: unknown) => ConnectError.from(e),
-  );
-  if (!error) throw new Error("the call succeeded");
-  return error;
-}
 
 async function sendText(body: string, to = writer): Promise<string> {
   const { message } = await tenant.messaging.sendMessage({ accountId: account.id, to, content: { case: "text", value: { body } } });

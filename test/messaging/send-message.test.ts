@@ -32,6 +32,7 @@ import {
   type Tenant,
 } from "./support.js";
 import { bodyWith, seedApprovedTemplate } from "../support/templates.js";
+import { refusal } from "../support/refusal.js";
 
 type SendInit = Omit<MessageInitShape<typeof SendMessageRequestSchema>, "$typeName">;
 
@@ -66,15 +67,6 @@ afterAll(async () => {
 
 function violationsOf(error: unknown): string[] {
   return ConnectError.from(error).findDetails(BadRequestSchema).flatMap((d) => d.fieldViolations.map((v) => v.field));
-}
-
-async function refusal(call: Promise<unknown>): Promise<ConnectError> {
-  const error = await call.then(
-    () => undefined,
-    (e: unknown) => ConnectError.from(e),
-  );
-  if (!error) throw new Error("the call succeeded");
-  return error;
 }
 
 describe("SendMessage: every content type is stored as WhatsApp's Graph API object, with its send job", () => {

@@ -31,6 +31,7 @@ import {
   type OtpHarness,
   type OtpTenant,
 } from "./support.js";
+import { refusal } from "../support/refusal.js";
 
 let harness: OtpHarness;
 let tenant: OtpTenant;
@@ -54,15 +55,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await harness?.cleanup();
 });
-
-async function refusal(call: Promise<unknown>): Promise<ConnectError> {
-  const error = await call.then(
-    () => undefined,
-    (e: unknown) => ConnectError.from(e),
-  );
-  if (!error) throw new Error("the call succeeded");
-  return error;
-}
 
 function send(t: OtpTenant, a: Account, phone: string, extra: { code?: string; requestId?: string; ttlSeconds?: number; metadata?: Record<string, string>; templateName?: string; codeLength?: number } = {}) {
   return t.otp.sendOtp({
