@@ -17,6 +17,9 @@ import { tenantSchemaName } from "../../src/adapters/postgres/index.js";
 import { contact, deliver, messagesChange, metaEnvelope, newWamid, textMessage, unixSeconds, type Json } from "../support/meta-simulator.js";
 import { startNatsServer, type NatsTestServer } from "../support/nats-server.js";
 import { clientFor, closeClientSessions, startTestService, uniqueTenant, type TestService } from "../support/service.js";
+import { eventually } from "../support/eventually.js";
+
+export { eventually };
 
 export const APP_SECRET = "conversations-test-app-secret";
 export const TEMPLATE = { name: "call_follow_up", language: "es" };
@@ -152,16 +155,6 @@ export async function receive(harness: Harness, tenant: Tenant, account: Account
   return wamids;
 }
 
-/** Polls `probe` until it returns a value (not undefined), or fails after `timeoutMs`. */
-export async function eventually<T>(probe: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
 
 export async function messageIdOf(harness: Harness, tenant: Tenant, wamid: string): Promise<string> {
   const [row] = await harness.sql.unsafe<{ id: string }[]>(`select id from "${tenant.schema}".messages where wamid = $1`, [wamid]);

@@ -16,6 +16,9 @@ import { AccountService, Provider, type Account } from "../../gen/whatsapp/v1/ac
 import { MessagingService } from "../../gen/whatsapp/v1/messaging_pb.js";
 import { tenantSchemaName } from "../../src/adapters/postgres/index.js";
 import { clientFor, closeClientSessions, startTestService, uniqueTenant, type TestService } from "../support/service.js";
+import { eventually } from "../support/eventually.js";
+
+export { eventually };
 
 export const APP_SECRET = "messaging-test-app-secret";
 
@@ -113,16 +116,6 @@ export async function contactWrites(harness: MessagingHarness, tenant: Tenant, a
   });
 }
 
-/** Polls `probe` until it returns a value (not undefined), or fails after `timeoutMs`. */
-export async function eventually<T>(probe: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
 
 export interface MessageRow {
   id: string;
