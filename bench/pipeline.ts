@@ -4,30 +4,38 @@
  * message.received event's arrival at a separate NATS subscriber (SPEC §10:
  * webhook → event p99 ≤ 100 ms at 1,000 deliveries/s).
  *
- *   npx tsx bench/pipeline.ts [--rate=1000] [--seconds=10] [--senders=200] [--drain-seconds=60]
+ *   npx tsx bench/pipeline.ts [--rate=1000] [--seconds=10] [--warmup=2000] [--senders=200] [--drain-seconds=60] [--tsx]
  *
- * The service runs in its own child process (startService, every worker on,
+ * The service (bench/pipeline-service.ts: startService, every worker on,
  * NATS_URL pointing at a private nats-server started here, a fresh
- * PostgreSQL database); the parent sends signed deliveries open-loop over
- * keep-alive HTTP/1.1 on loopback and subscribes to the tenant's
- * message.received subject. Latency is measured from each delivery's
- * *scheduled* send time, so a stall shows instead of slowing the sender.
- * Bounded: rate × seconds deliveries, then at most --drain-seconds to wait
- * for the events. Exit code 1 when an event is missing or duplicated.
+ * PostgreSQL database) is compiled with tsc into a temporary directory and
+ * run by `node` in its own child process, as production runs it (--tsx runs
+ * it through tsx instead: quicker to start, ~80 MB more RSS). The parent
+ * sends signed deliveries open-loop over keep-alive HTTP/1.1 on loopback and
+ * subscribes to the tenant's message.received subject. Latency is measured
+ * from each delivery's *scheduled* send time, so a stall shows instead of
+ * slowing the sender. A warm-up of --warmup deliveries at the same rate
+ * goes first and is not counted. Bounded: rate × seconds deliveries, then
+ * at most --drain-seconds to wait for the events. Exit code 1 when an event
+ * is missing or duplicated. bench/README.md explains the output.
  */
-import { fork, type ChildProcess } from "node:child_process";
+import { execFile, fork, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { access, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import http from "node:http";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
 
 import { fromBinary } from "@bufbuild/protobuf";
 import { connect } from "@nats-io/transport-node";
 import postgres from "postgres";
-import { v7 as uuidv7 } from "uuid";
 
 import { MessageReceivedEventSchema } from "../gen/whatsapp/v1/events_pb.js";
 import { createTestDatabase } from "../test/support/database.js";
 import { contact, messagesChange, metaEnvelope, signDelivery, textMessage } from "../test/support/meta-simulator.js";
 import { startNatsServer } from "../test/support/nats-server.js";
+import type { FromService as FromChild, ToService as ToChild } from "./pipeline-service.js";
 
 const APP_SECRET = "bench-pipeline-app-secret";
 const TENANT = "bench-pipeline";
@@ -35,76 +43,46 @@ const PHONE_NUMBER_ID = "109876543210";
 const WABA_ID = "209876543210";
 const STREAM = "BENCH_PIPELINE";
 const REQUEST_TIMEOUT_MS = 10_000;
+const ROOT = path.resolve(import.meta.dirname, "..");
 
-type ToChild = { type: "stats" } | { type: "stop" };
-type FromChild = { type: "ready"; url: string; idleRss: number } | { type: "stats"; rss: number; peakRss: number; cpuMicros: number } | { type: "stopped" };
-
-// ------------------------------------------------------------------ child: the service
-
-async function serve(): Promise<void> {
-  let peakRss = process.memoryUsage.rss();
-  setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage.rss())), 50).unref();
-  const [{ loadConfig }, { createLogger }, { startService }] = await Promise.all([
-    import("../src/config.js"),
-    import("../src/observability/logger.js"),
-    import("../src/server.js"),
-  ]);
-  const config = loadConfig({
-    PORT: "0",
-    HOST: "127.0.0.1",
-    DATABASE_URL: env("BENCH_DATABASE_URL"),
-    NATS_URL: env("BENCH_NATS_URL"),
-    NATS_STREAM: STREAM,
-    ENCRYPTION_KEY: randomBytes(32).toString("base64"),
-    AUTH_MODE: "none",
-    AUTH_ALLOW_NONE_WITH_DATABASE: "true",
-    LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "error",
-    META_APP_SECRET: APP_SECRET,
-  });
-  const service = await startService(config, createLogger({ level: config.logLevel, pretty: false }));
-  await service.app.accounts.create({
-    id: uuidv7(),
-    tenantId: TENANT,
-    provider: "meta",
-    displayName: "Bench number",
-    phoneNumberId: PHONE_NUMBER_ID,
-    wabaId: WABA_ID,
-    displayPhoneNumber: "+15550783881",
-    businessId: "biz-bench",
-    rateLimitPerSecond: 80,
-    status: "active",
-    credentials: {},
-    metadata: {},
-  });
-  const send = (message: FromChild) => process.send?.(message);
-  process.on("message", (message: ToChild) => {
-    if (message.type === "stats") {
-      const rss = process.memoryUsage.rss();
-      const cpu = process.cpuUsage();
-      send({ type: "stats", rss, peakRss: Math.max(peakRss, rss), cpuMicros: cpu.user + cpu.system });
-    } else {
-      void service.stop().then(() => {
-        send({ type: "stopped" });
-        process.disconnect();
-      });
-    }
-  });
-  send({ type: "ready", url: `${service.url}/webhook`, idleRss: process.memoryUsage.rss() });
-}
-
-function env(name: string): string {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set`);
-  return value;
+/**
+ * Compiles src/, gen/ and bench/pipeline-service.ts with tsc into a temporary
+ * directory (node_modules and migrations linked in, so resolution works as in
+ * the repo) and returns the service entry; like bench/ingest.ts.
+ */
+async function compile(): Promise<{ entry: string; cleanup: () => Promise<void> }> {
+  const dir = await mkdtemp(path.join(tmpdir(), "bench-pipeline-"));
+  await symlink(path.join(ROOT, "node_modules"), path.join(dir, "node_modules"));
+  await symlink(path.join(ROOT, "migrations"), path.join(dir, "migrations"));
+  await writeFile(
+    path.join(dir, "tsconfig.json"),
+    JSON.stringify({
+      extends: path.join(ROOT, "tsconfig.json"),
+      compilerOptions: { noEmit: false, sourceMap: false, outDir: dir, rootDir: ROOT },
+      include: [path.join(ROOT, "src"), path.join(ROOT, "gen"), path.join(ROOT, "bench/pipeline-service.ts")],
+      exclude: [path.join(ROOT, "src/**/*.test.ts")],
+    }),
+  );
+  const cleanup = () => rm(dir, { recursive: true, force: true });
+  // Type errors elsewhere in a working tree do not stop the emit; a missing entry does.
+  await promisify(execFile)(process.execPath, [path.join(ROOT, "node_modules/typescript/bin/tsc"), "-p", path.join(dir, "tsconfig.json")]).catch(() => undefined);
+  const entry = path.join(dir, "bench/pipeline-service.js");
+  try {
+    await access(entry);
+  } catch {
+    await cleanup();
+    throw new Error("bench/pipeline: compiling with tsc produced no bench/pipeline-service.js; run with --tsx to skip compiling");
+  }
+  return { entry, cleanup };
 }
 
 // ------------------------------------------------------------------ parent: drive and measure
 
-function option(name: string, fallback: number): number {
+function option(name: string, fallback: number, zeroAllowed = false): number {
   const flag = process.argv.find((a) => a.startsWith(`--${name}=`));
   const raw = flag?.split("=")[1] ?? process.env[`BENCH_${name.toUpperCase().replace(/-/g, "_")}`];
   const value = raw === undefined ? fallback : Number(raw);
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} must be a positive number`);
+  if (!Number.isFinite(value) || value < 0 || (value === 0 && !zeroAllowed)) throw new Error(`--${name} must be a positive number`);
   return value;
 }
 
@@ -153,14 +131,26 @@ async function main(): Promise<void> {
   const seconds = option("seconds", 10);
   const senders = option("senders", 200);
   const drainSeconds = option("drain-seconds", 60);
+  const warmup = option("warmup", 2000, true);
   const total = Math.round(rate * seconds);
 
+  const useTsx = process.argv.includes("--tsx");
+  if (!useTsx) console.log("bench/pipeline: compiling the service with tsc (--tsx skips this)…");
+  const build = useTsx ? undefined : await compile();
   const nats = await startNatsServer();
   const database = await createTestDatabase("bench_pipeline");
-  const child = fork(new URL(import.meta.url).pathname, ["--serve"], {
-    // BENCH_CPU_PROF=<dir>: a V8 CPU profile of the service, written when it stops.
-    execArgv: ["--import", "tsx", ...(process.env.BENCH_CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [])],
-    env: { ...process.env, BENCH_DATABASE_URL: database.url, BENCH_NATS_URL: nats.url },
+  const child = fork(build?.entry ?? path.join(ROOT, "bench/pipeline-service.ts"), [], {
+    execArgv: build ? [] : ["--import", "tsx"],
+    env: {
+      ...process.env,
+      BENCH_DATABASE_URL: database.url,
+      BENCH_NATS_URL: nats.url,
+      BENCH_APP_SECRET: APP_SECRET,
+      BENCH_TENANT: TENANT,
+      BENCH_PHONE_NUMBER_ID: PHONE_NUMBER_ID,
+      BENCH_WABA_ID: WABA_ID,
+      BENCH_STREAM: STREAM,
+    },
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
   let exitCode = 0;
@@ -171,9 +161,9 @@ async function main(): Promise<void> {
     });
     const url = new URL(ready.url);
 
-    // Every delivery signed up front: the send loop only sends.
+    // Every delivery signed up front: the send loop only sends. The first `warmup` only warm the service up (JIT, pools).
     const base = Math.floor(Date.now() / 1000);
-    const deliveries = Array.from({ length: total }, (_, i) => {
+    const deliveries = Array.from({ length: warmup + total }, (_, i) => {
       const waId = `1650555${String(i % senders).padStart(4, "0")}`;
       const wamid = `wamid.bench${String(i).padStart(8, "0")}${randomBytes(12).toString("base64")}`;
       const payload = metaEnvelope(WABA_ID, [
@@ -188,7 +178,7 @@ async function main(): Promise<void> {
 
     // The listener: a separate NATS connection, decoding with the generated types.
     const sentAt = new Map<string, number>();
-    const latencies: number[] = [];
+    let latencies: number[] = [];
     let duplicates = 0;
     let lastArrival = 0;
     const nc = await connect({ servers: nats.url, name: "bench-listener" });
@@ -208,36 +198,67 @@ async function main(): Promise<void> {
     });
     await nc.flush();
 
-    const cpuBefore = ((await ask(child, { type: "stats" }, "stats")) as Extract<FromChild, { type: "stats" }>).cpuMicros;
     const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
-    const answers = new Map<number, number>();
-    const sends: Promise<void>[] = [];
-    const started = performance.now();
-    for (let i = 0; i < total; i++) {
-      const due = started + (i * 1000) / rate;
-      const wait = due - performance.now();
-      if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
-      const delivery = deliveries[i]!;
-      sentAt.set(delivery.wamid, due);
-      sends.push(post(agent, url, delivery.body, delivery.signature).then((status) => void answers.set(status, (answers.get(status) ?? 0) + 1)));
-    }
-    const sendSeconds = (performance.now() - started) / 1000;
-    await Promise.all(sends);
-    const accepted = answers.get(200) ?? 0;
+    /** Sends `batch` open loop at `rate`, waits (at most --drain-seconds) for their events. */
+    const phase = async (batch: typeof deliveries) => {
+      latencies = [];
+      const answers = new Map<number, number>();
+      const sends: Promise<void>[] = [];
+      const started = performance.now();
+      for (let i = 0; i < batch.length; i++) {
+        const due = started + (i * 1000) / rate;
+        const wait = due - performance.now();
+        if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
+        const delivery = batch[i]!;
+        sentAt.set(delivery.wamid, due);
+        sends.push(post(agent, url, delivery.body, delivery.signature).then((status) => void answers.set(status, (answers.get(status) ?? 0) + 1)));
+      }
+      const sendSeconds = (performance.now() - started) / 1000;
+      await Promise.all(sends);
+      const accepted = answers.get(200) ?? 0;
+      const deadline = performance.now() + drainSeconds * 1000;
+      while (latencies.length < accepted && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      return { started, sendSeconds, answers, accepted };
+    };
 
-    const deadline = performance.now() + drainSeconds * 1000;
-    while (latencies.length < accepted && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    const sql = postgres(database.url, { max: 1, onnotice: () => {} });
+    if (warmup > 0) {
+      const w = await phase(deliveries.slice(0, warmup));
+      const wl = [...latencies].sort((x, y) => x - y);
+      console.log(`warm-up              ${warmup} deliveries at ${rate}/s: ${wl.length} events, p99 ${percentile(wl, 99).toFixed(1)} ms (not counted)`);
+      if (wl.length !== w.accepted) console.log(`warm-up: ${w.accepted - wl.length} events missing`);
+    }
+    const before = (await ask(child, { type: "stats" }, "stats")) as Extract<FromChild, { type: "stats" }>;
+    const cpuBefore = before.cpuMicros;
+    const [{ measured_from: measuredFrom } = { measured_from: "-infinity" }] = await sql<{ measured_from: string }[]>`select now()::text as measured_from`;
+    // BENCH_CPU_PROF=<dir>: a V8 CPU profile of the service during the measured phase.
+    const profileDir = process.env.BENCH_CPU_PROF;
+    if (profileDir) await ask(child, { type: "profile", action: "start" }, "profiled");
+    const { started, sendSeconds, answers, accepted } = await phase(deliveries.slice(warmup));
     const stats = (await ask(child, { type: "stats" }, "stats")) as Extract<FromChild, { type: "stats" }>;
+    if (profileDir) {
+      const file = path.resolve(profileDir, `pipeline-${new Date().toISOString().replace(/[:.]/g, "-")}.cpuprofile`);
+      await ask(child, { type: "profile", action: "stop", file }, "profiled");
+      console.log(`CPU profile          ${file}`);
+    }
     subscription.unsubscribe();
     await nc.close();
     agent.destroy();
 
-    const sql = postgres(database.url, { max: 1, onnotice: () => {} });
     const [inbox] = await sql<{ processed: number; span_s: number }[]>`
       select count(*) filter (where status = 'processed')::int as processed,
              extract(epoch from max(processed_at) - min(received_at))::float8 as span_s
-        from control.webhook_inbox`;
+        from control.webhook_inbox where received_at >= ${measuredFrom}::timestamptz`;
+    // Where the time goes: received → processed (the inbox worker) and the processing transaction's start → published (the relay).
+    const [stages] = await sql<Record<string, number>[]>`
+      with inbox as (select extract(epoch from processed_at - received_at) * 1000 as ms from control.webhook_inbox where received_at >= ${measuredFrom}::timestamptz),
+           relay as (select extract(epoch from published_at - created_at) * 1000 as ms from control.outbox where created_at >= ${measuredFrom}::timestamptz)
+      select (select percentile_cont(0.5) within group (order by ms) from inbox)::float8 as inbox_p50,
+             (select percentile_cont(0.99) within group (order by ms) from inbox)::float8 as inbox_p99,
+             (select percentile_cont(0.5) within group (order by ms) from relay)::float8 as relay_p50,
+             (select percentile_cont(0.99) within group (order by ms) from relay)::float8 as relay_p99`;
     await sql.end();
+    const inboxDelta = Object.fromEntries(Object.entries(stats.inbox).map(([k, v]) => [k, v - (before.inbox[k] ?? 0)]));
 
     latencies.sort((a, b) => a - b);
     const fmt = (n: number) => n.toFixed(1);
@@ -247,7 +268,18 @@ async function main(): Promise<void> {
     console.log(`processed/s          ${fmt((inbox?.processed ?? 0) / (inbox?.span_s || 1))} (${inbox?.processed ?? 0} inbox rows, first received → last processed ${fmt(inbox?.span_s ?? 0)} s)`);
     console.log(`events               ${received} received of ${accepted} expected; ${duplicates} duplicate or unknown; last ${fmt((lastArrival - started) / 1000)} s after the first send`);
     console.log(`webhook → event ms   p50 ${fmt(percentile(latencies, 50))}  p95 ${fmt(percentile(latencies, 95))}  p99 ${fmt(percentile(latencies, 99))}  max ${fmt(latencies.at(-1) ?? NaN)}`);
+    console.log(
+      `stages ms            received → processed p50 ${fmt(stages?.inbox_p50 ?? NaN)} p99 ${fmt(stages?.inbox_p99 ?? NaN)}; ` +
+        `processing started → published p50 ${fmt(stages?.relay_p50 ?? NaN)} p99 ${fmt(stages?.relay_p99 ?? NaN)}`,
+    );
     console.log(`service RSS          idle ${Math.round(ready.idleRss / 2 ** 20)} MB, now ${Math.round(stats.rss / 2 ** 20)} MB, peak ${Math.round(stats.peakRss / 2 ** 20)} MB; CPU ${Math.round((stats.cpuMicros - cpuBefore) / total)} µs per delivery`);
+    const perDelivery = (k: string, v: number) => Math.round(((v - (before.os[k] ?? 0)) / total) * 100) / 100;
+    const osDelta = Object.entries(stats.os).filter(([k]) => !k.startsWith("stmt ")).map(([k, v]) => `${k} ${perDelivery(k, v)}`);
+    if (osDelta.length > 0) console.log(`per delivery         ${osDelta.join(", ")}`);
+    for (const [k, v] of Object.entries(stats.os).filter(([key]) => key.startsWith("stmt "))) {
+      if (v - (before.os[k] ?? 0) > 0) console.log(`  ${perDelivery(k, v).toFixed(2).padStart(6)}  ${k.slice(5)}`);
+    }
+    console.log(`inbox worker         ${Object.entries(inboxDelta).filter(([, v]) => v !== 0).map(([k, v]) => `${k} ${v}`).join(", ")}`);
     const p99 = percentile(latencies, 99);
     console.log(`${p99 <= 100 && received === accepted ? "PASS" : "MISS"}  webhook → event p99 ≤ 100 ms at ${rate}/s (SPEC §10): ${fmt(p99)} ms`);
     if (received !== accepted || duplicates > 0) {
@@ -258,9 +290,9 @@ async function main(): Promise<void> {
     if (child.connected) await ask(child, { type: "stop" }, "stopped").catch(() => child.kill("SIGKILL"));
     await database.drop();
     await nats.cleanup();
+    await build?.cleanup();
   }
   process.exit(exitCode);
 }
 
-if (process.argv.includes("--serve")) await serve();
-else await main();
+await main();

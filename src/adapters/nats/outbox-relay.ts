@@ -17,11 +17,12 @@
  * - NATS down or publishes failing: nothing is marked, retries back off
  *   exponentially with jitter, one log line per outage (and one when it ends).
  */
-import { asc, inArray, isNull, sql } from "drizzle-orm";
+import { sql } from "drizzle-orm";
 import { jetstream, type JetStreamClient, type PubAck } from "@nats-io/jetstream";
 import { headers as natsHeaders, type NatsConnection } from "@nats-io/transport-node";
 
 import type { Database } from "../postgres/database.js";
+import { hot, preparedRows } from "../postgres/prepared-query.js";
 import type { LeaderLease, LeaderLock } from "../postgres/leader-lock.js";
 import { outbox } from "../postgres/schema/control.js";
 import type { Wakeup } from "../shared/wakeup.js";
@@ -89,6 +90,8 @@ const DEFAULTS = {
   backoff: { initialMs: 100, maxMs: 3_000 },
   retention: { keepPublishedMs: 24 * 3600 * 1000, batchSize: 1_000, everyMs: 60_000 },
 };
+/** Full batches one round publishes before it yields (lease check, pruning). */
+const MAX_BATCHES_PER_ROUND = 10;
 /** Upper bound on DELETE statements per prune round, so pruning never starves publishing. */
 const MAX_PRUNE_BATCHES_PER_ROUND = 20;
 
@@ -199,34 +202,48 @@ class JetStreamOutboxRelay implements OutboxRelay {
       }
       let published: number;
       try {
-        published = await this.#round(nc);
+        published = await this.#round(nc, signal);
         this.#recovered();
       } catch (error) {
         this.#failed(error);
         await sleep(this.#backoff.next(), signal);
         continue;
       }
-      // A full batch means more may be waiting: go again at once.
-      if (published >= this.#batchSize) continue;
+      // Stopped at its cap with more waiting: go again at once.
+      if (published >= this.#batchSize * MAX_BATCHES_PER_ROUND) continue;
       await this.#prune();
       await this.#o.wakeup.wait(this.#pollIntervalMs, signal);
     }
   }
 
-  /** One batch: select, publish (pipelined), mark. Returns rows published; throws after marking what was acked. */
-  async #round(nc: NatsConnection): Promise<number> {
+  /**
+   * Batches until the outbox is empty: select, publish (pipelined), then mark
+   * the batch published AND select the next one in a single statement, so a
+   * busy outbox costs one round trip to PostgreSQL per batch. Returns rows
+   * published; throws after marking what was acked.
+   */
+  async #round(nc: NatsConnection, signal: AbortSignal): Promise<number> {
     const js = await this.#jetstream(nc);
-    const rows = await this.#unpublished();
-    if (rows.length === 0) return 0;
-    const { acked, error } = await this.#publish(js, rows);
-    if (acked > 0) await this.#markPublished(rows.slice(0, acked));
-    if (error !== undefined) {
-      // The stream may be gone (NATS restarted without its store) or changed: check it before the next try.
-      if (this.#js) this.#js.streamReady = false;
-      throw error;
+    let rows = await this.#unpublished([]);
+    let published = 0;
+    while (rows.length > 0) {
+      const { acked, error } = await this.#publish(js, rows);
+      published += acked;
+      if (error !== undefined) {
+        if (acked > 0) await this.#markPublished(rows.slice(0, acked));
+        // The stream may be gone (NATS restarted without its store) or changed: check it before the next try.
+        if (this.#js) this.#js.streamReady = false;
+        throw error;
+      }
+      this.#o.logger.debug({ events: acked, lastSeq: rows[rows.length - 1]?.seq }, "published outbox events");
+      // Stopping or no longer leading: mark what was published, take no more.
+      if (signal.aborted || published >= this.#batchSize * MAX_BATCHES_PER_ROUND) {
+        await this.#markPublished(rows);
+        break;
+      }
+      rows = await this.#unpublished(rows.map((r) => r.id));
     }
-    this.#o.logger.debug({ events: acked, lastSeq: rows[rows.length - 1]?.seq }, "published outbox events");
-    return acked;
+    return published;
   }
 
   async #jetstream(nc: NatsConnection): Promise<JetStreamClient> {
@@ -238,13 +255,30 @@ class JetStreamOutboxRelay implements OutboxRelay {
     return this.#js.client;
   }
 
-  async #unpublished(): Promise<OutboxRow[]> {
-    return this.#o.db
-      .select({ id: outbox.id, seq: outbox.seq, subject: outbox.subject, payload: outbox.payload, headers: outbox.headers })
-      .from(outbox)
-      .where(isNull(outbox.publishedAt))
-      .orderBy(asc(outbox.seq))
-      .limit(this.#batchSize);
+  /**
+   * The next unpublished rows in seq order, after marking `published` (ids
+   * just acked) in the same statement. The select runs on the statement's
+   * snapshot, where those rows are not marked yet: it leaves them out itself.
+   * One statement text whatever the count (array parameter), so it is
+   * prepared once and costs one round trip.
+   */
+  async #unpublished(published: readonly string[]): Promise<OutboxRow[]> {
+    const rows = await preparedRows<{ id: string; seq: number | string; subject: string; payload: Buffer | Uint8Array; headers: Record<string, string> | string }>(
+      this.#o.db,
+      hot`with marked as (
+            update ${outbox} set published_at = now() where id = any(${[...published]}::uuid[]) returning id)
+          select id, seq, subject, payload, headers from ${outbox}
+           where published_at is null and not (id = any(${[...published]}::uuid[]))
+           order by seq
+           limit ${this.#batchSize}`,
+    );
+    return rows.map((r) => ({
+      id: r.id,
+      seq: Number(r.seq),
+      subject: r.subject,
+      payload: Buffer.isBuffer(r.payload) ? r.payload : Buffer.from(r.payload.buffer, r.payload.byteOffset, r.payload.byteLength),
+      headers: typeof r.headers === "string" ? (JSON.parse(r.headers) as Record<string, string>) : r.headers,
+    }));
   }
 
   /**
@@ -276,10 +310,7 @@ class JetStreamOutboxRelay implements OutboxRelay {
 
   async #markPublished(rows: readonly OutboxRow[]): Promise<void> {
     // By id, never by seq range: a lower seq outside this batch may still be unpublished.
-    await this.#o.db
-      .update(outbox)
-      .set({ publishedAt: sql`now()` })
-      .where(inArray(outbox.id, rows.map((r) => r.id)));
+    await preparedRows(this.#o.db, hot`update ${outbox} set published_at = now() where id = any(${rows.map((r) => r.id)}::uuid[])`);
   }
 
   /**

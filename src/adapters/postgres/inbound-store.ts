@@ -6,7 +6,7 @@
  */
 import { createHash } from "node:crypto";
 
-import { and, asc, eq, getTableColumns, inArray, isNull, ne, sql } from "drizzle-orm";
+import { and, asc, eq, isNull, sql } from "drizzle-orm";
 import { v7 as uuidv7 } from "uuid";
 
 import type { Provider } from "../../domain/account.js";
@@ -17,12 +17,13 @@ import type { MessageStatus } from "../../domain/message-status.js";
 import { applyPendingStatuses as applyPendingStatusesUseCase } from "../../app/apply-message-status.js";
 import type { InboundStore, NewInboundMessage, StatusChange, StoredInboundMessage, TenantInboundStore } from "../../ports/inbound-store.js";
 import { toOutboxEvent } from "../events/inbound-events-pb.js";
-import { queryRows, type Database } from "./database.js";
+import type { Database } from "./database.js";
+import { hot, preparedRows } from "./prepared-query.js";
 import { accountFromRow, conversationFromRow, displayTextOf, inboundContent, statusUpdateFromJson } from "./inbound-rows.js";
 import type { InboundReactionContext, InboundReactions } from "./inbound-reactions.js";
 import { appendToOutbox, type OutboxEvent } from "./outbox.js";
 import { accounts, webhookUnroutable } from "./schema/control.js";
-import { contacts, conversations, messages, pendingStatuses, providerUpdates } from "./schema/tenant.js";
+import { contacts, conversations, messages, pendingStatuses, providerUpdates, type ConversationStatusName } from "./schema/tenant.js";
 import { setTenantSearchPath, tenantSchemaName } from "./tenant-scope.js";
 import { findOrOpenConversation } from "./open-conversation.js";
 
@@ -73,6 +74,39 @@ export class TransactionBatch {
   schema: string | undefined;
   readonly #events: OutboxEvent[] = [];
 
+  /**
+   * Looks up the accounts of every (provider, phone number id) at once, in ONE
+   * statement; later `accountByPhoneNumberId` calls of the transaction take
+   * their answers from it. Issue it beside another independent statement
+   * (the driver pipelines them: one round trip for both).
+   */
+  prefetchAccounts(tx: Database, numbers: readonly { provider: Provider; phoneNumberId: string }[]): Promise<void> {
+    const wanted = new Map<string, { provider: Provider; phoneNumberId: string }>();
+    for (const n of numbers) {
+      const key = numberKey(n.provider, n.phoneNumberId);
+      if (n.phoneNumberId !== "" && !this.accountsByNumber.has(key)) wanted.set(key, n);
+    }
+    if (wanted.size === 0) return Promise.resolve();
+    const list = [...wanted.values()];
+    const rows = preparedRows<AccountReturned>(
+      tx,
+      hot`select id, tenant_id, provider, phone_number_id, waba_id, business_id, display_phone_number from ${accounts}
+           where (provider, phone_number_id) in (select * from unnest(${list.map((n) => n.provider)}::text[], ${list.map((n) => n.phoneNumberId)}::text[]))
+             and delete_time is null
+           order by create_time, id`,
+    );
+    for (const [key, n] of wanted) {
+      const found = rows.then((all) => {
+        const row = all.find((r) => r.provider === n.provider && r.phone_number_id === n.phoneNumberId);
+        return row && accountFromReturned(row);
+      });
+      // Awaited by whoever asks for this number; a failure also fails the statement below.
+      found.catch(() => {});
+      this.accountsByNumber.set(key, found);
+    }
+    return rows.then(() => undefined);
+  }
+
   /** Keeps events for the outbox, in order. */
   add(events: readonly InboundEvent[]): void {
     for (const event of events) this.#events.push(toOutboxEvent(event));
@@ -104,7 +138,7 @@ export class PostgresInboundStore implements InboundStore {
   accountByPhoneNumberId(provider: Provider, phoneNumberId: string): Promise<AccountRef | undefined> {
     const batch = this.#options.batch;
     if (!batch) return this.#accountByPhoneNumberId(provider, phoneNumberId);
-    const key = `${provider}\u0000${phoneNumberId}`;
+    const key = numberKey(provider, phoneNumberId);
     let found = batch.accountsByNumber.get(key);
     if (!found) batch.accountsByNumber.set(key, (found = this.#accountByPhoneNumberId(provider, phoneNumberId)));
     return found;
@@ -201,23 +235,22 @@ export class PostgresTenantInboundStore implements TenantInboundStore {
 
   async upsertContacts(inputs: readonly { profile: ContactProfile; seenAt: Date }[]): Promise<{ contact: ContactSnapshot; created: boolean }[]> {
     if (inputs.length === 0) return [];
-    // Raw SQL naming only the columns set (the builder would spell out all
-    // ~30 for every row); times come back as epoch milliseconds, read alike
-    // by both drivers.
-    const values = sql.join(
-      // In wa id order, so two transactions lock the same contacts in the same order (no deadlock between them).
-      [...inputs].sort((a, b) => compare(a.profile.waId, b.profile.waId)).map(({ profile, seenAt }) => {
-        const at = seenAt.toISOString();
-        return sql`(${this.#newId()}::uuid, ${profile.waId}, ${waIdToE164(profile.waId) || null}, ${profile.profileName ?? null},
-          ${profile.userId ?? null}, ${profile.parentUserId ?? null}, ${profile.username ?? null}, ${profile.identityKeyHash ?? null},
-          ${at}::timestamptz, ${at}::timestamptz)`;
-      }),
-      sql`, `,
-    );
-    const rows = await queryRows<ContactReturned>(
+    // In wa id order, so two transactions lock the same contacts in the same order (no deadlock between them).
+    const sorted = [...inputs].sort((a, b) => compare(a.profile.waId, b.profile.waId));
+    const column = <T>(pick: (input: { profile: ContactProfile; seenAt: Date }) => T) => sorted.map(pick);
+    // One statement text whatever the number of contacts (array parameters
+    // expanded by unnest): prepared once per connection, so each call is one
+    // round trip, never a Parse/Describe first. Times come back as epoch
+    // milliseconds, read alike by both drivers.
+    const rows = await preparedRows<ContactReturned>(
       this.#tx,
-      sql`insert into contacts as contacts (id, wa_id, phone_e164, profile_name, bsuid, parent_bsuid, username, identity_key_hash, first_seen_time, last_seen_time)
-        values ${values}
+      hot`insert into contacts as contacts (id, wa_id, phone_e164, profile_name, bsuid, parent_bsuid, username, identity_key_hash, first_seen_time, last_seen_time)
+        select id, wa_id, phone_e164, profile_name, bsuid, parent_bsuid, username, identity_key_hash, seen::timestamptz, seen::timestamptz
+          from unnest(${column(() => this.#newId())}::uuid[], ${column((i) => i.profile.waId)}::text[], ${column((i) => waIdToE164(i.profile.waId) || null)}::text[],
+            ${column((i) => i.profile.profileName ?? null)}::text[], ${column((i) => i.profile.userId ?? null)}::text[], ${column((i) => i.profile.parentUserId ?? null)}::text[],
+            ${column((i) => i.profile.username ?? null)}::text[], ${column((i) => i.profile.identityKeyHash ?? null)}::text[], ${column((i) => i.seenAt.toISOString())}::text[])
+            with ordinality as input (id, wa_id, phone_e164, profile_name, bsuid, parent_bsuid, username, identity_key_hash, seen, ord)
+         order by ord
         on conflict (wa_id) do update set
           -- The profile name of the latest message wins; an older message
           -- processed late only fills a name that is missing.
@@ -255,29 +288,54 @@ export class PostgresTenantInboundStore implements TenantInboundStore {
     if (pairs.length === 0) return [];
     const key = (accountId: string, contactId: string) => `${accountId}\u0000${contactId}`;
     const found = new Map<string, { conversation: ConversationSnapshot; opened: boolean }>();
-    const findOpen = async (wanted: readonly { accountId: string; contactId: string }[]) => {
-      const tuples = sql.join(
-        wanted.map((p) => sql`(${p.accountId}::uuid, ${p.contactId}::uuid)`),
-        sql`, `,
-      );
-      const rows = await this.#tx
-        .select()
-        .from(conversations)
-        .where(and(sql`(${conversations.accountId}, ${conversations.contactId}) in (${tuples})`, ne(conversations.status, "closed")));
-      for (const row of rows) found.set(key(row.accountId, row.contactId), { conversation: conversationFromRow(row), opened: false });
+    const keep = (rows: ConversationReturned[]) => {
+      for (const row of rows) found.set(key(row.account_id, row.contact_id), { conversation: conversationFromReturned(row), opened: row.opened });
     };
-    await findOpen(pairs);
-    const missing = pairs.filter((p) => !found.has(key(p.accountId, p.contactId)));
-    if (missing.length > 0) {
-      const inserted = await this.#tx
-        .insert(conversations)
-        .values([...missing].sort((a, b) => compare(a.contactId, b.contactId)).map((p) => ({ id: this.#newId(), accountId: p.accountId, contactId: p.contactId, status: "active" as const, source: "inbound", createTime: at, updateTime: at })))
-        .onConflictDoNothing({ target: [conversations.accountId, conversations.contactId], where: sql`status <> 'closed'` })
-        .returning();
-      for (const row of inserted) found.set(key(row.accountId, row.contactId), { conversation: conversationFromRow(row), opened: true });
-      // Concurrent transactions opened the others first (we waited for their commits).
-      const lost = missing.filter((p) => !found.has(key(p.accountId, p.contactId)));
-      if (lost.length > 0) await findOpen(lost);
+    // In contact order: the same lock order in every transaction.
+    const sorted = [...pairs].sort((a, b) => compare(a.contactId, b.contactId));
+    // Found or opened in ONE statement (one fixed text, so one round trip):
+    // the open conversations of the pairs, and an insert of the others. An
+    // insert that loses to a concurrent transaction's (the one-open index)
+    // returns nothing; those are read again below, after it committed.
+    keep(
+      await preparedRows<ConversationReturned>(
+        this.#tx,
+        hot`with wanted as (
+              select * from unnest(${sorted.map(() => this.#newId())}::uuid[], ${sorted.map((p) => p.accountId)}::uuid[],
+                ${sorted.map((p) => p.contactId)}::uuid[]) with ordinality as w (id, account_id, contact_id, ord)),
+            found as (
+              -- Locked: a concurrent close (inactivity job, UpdateConversation) either commits first
+              -- (the row is re-checked, no longer open, and a new conversation opens) or waits for us.
+              select c.* from conversations c join wanted w on c.account_id = w.account_id and c.contact_id = w.contact_id
+               where c.status <> 'closed'
+               order by w.ord
+                 for update of c),
+            opened as (
+              insert into conversations (id, account_id, contact_id, status, source, create_time, update_time)
+              select w.id, w.account_id, w.contact_id, 'active', 'inbound', ${at.toISOString()}::timestamptz, ${at.toISOString()}::timestamptz
+                from wanted w
+               where not exists (select 1 from found f where f.account_id = w.account_id and f.contact_id = w.contact_id)
+               order by w.ord
+              on conflict (account_id, contact_id) where status <> 'closed' do nothing
+              returning *)
+            select false as opened, ${CONVERSATION_RETURNED} from found
+            union all
+            select true as opened, ${CONVERSATION_RETURNED} from opened`,
+      ),
+    );
+    const lost = sorted.filter((p) => !found.has(key(p.accountId, p.contactId)));
+    if (lost.length > 0) {
+      // Concurrent transactions opened these first (we waited for their commits).
+      keep(
+        await preparedRows<ConversationReturned>(
+          this.#tx,
+          hot`select false as opened, ${CONVERSATION_RETURNED} from conversations
+               where (account_id, contact_id) in (select * from unnest(${lost.map((p) => p.accountId)}::uuid[], ${lost.map((p) => p.contactId)}::uuid[]))
+                 and status <> 'closed'
+               order by id
+                 for update`,
+        ),
+      );
     }
     return pairs.map((p) => {
       const result = found.get(key(p.accountId, p.contactId));
@@ -328,59 +386,58 @@ export class PostgresTenantInboundStore implements TenantInboundStore {
 
   async messageIdsByWamids(wamids: readonly string[]): Promise<Map<string, string>> {
     if (wamids.length === 0) return new Map();
-    const rows = await this.#tx
-      .select({ id: messages.id, wamid: messages.wamid })
-      .from(messages)
-      .where(inArray(messages.wamid, [...wamids]));
-    return new Map(rows.flatMap((row) => (row.wamid === null ? [] : [[row.wamid, row.id] as const])));
+    const rows = await preparedRows<{ id: string; wamid: string }>(
+      this.#tx,
+      hot`select id, wamid from messages where wamid = any(${[...wamids]}::text[])`,
+    );
+    return new Map(rows.map((row) => [row.wamid, row.id] as const));
   }
 
   async insertInboundMessages(input: readonly NewInboundMessage[]): Promise<Set<string>> {
     if (input.length === 0) return new Set();
-    // Raw SQL naming only the columns set: drizzle's builder would spell out
-    // every one of the table's ~30 columns for every row (as `default`).
-    const rows = sql.join(
-      // In wamid order: the same lock order in every transaction.
-      [...input].sort((a, b) => compare(a.message.wamid, b.message.wamid)).map(
-        (one) =>
-          sql`(${one.id}::uuid, ${one.accountId}::uuid, ${one.conversationId}::uuid, ${one.contactId}::uuid, 'inbound', ${one.message.type},
-            ${one.message.wamid}, 'received', ${JSON.stringify(inboundContent(one.message))}::jsonb, ${one.message.raw == null ? null : JSON.stringify(one.message.raw)}::jsonb)`,
-      ),
-      sql`, `,
-    );
-    const inserted = await queryRows<{ id: string }>(
+    // In wamid order: the same lock order in every transaction. One fixed
+    // statement text (arrays expanded by unnest) naming only the columns set.
+    const sorted = [...input].sort((a, b) => compare(a.message.wamid, b.message.wamid));
+    const column = <T>(pick: (one: NewInboundMessage) => T) => sorted.map(pick);
+    const inserted = await preparedRows<{ id: string }>(
       this.#tx,
-      sql`insert into messages (id, account_id, conversation_id, contact_id, direction, type, wamid, status, content, raw)
-        values ${rows} on conflict (wamid) do nothing returning id`,
+      hot`insert into messages (id, account_id, conversation_id, contact_id, direction, type, wamid, status, content, raw)
+        select id, account_id, conversation_id, contact_id, 'inbound', type, wamid, 'received', content, raw
+          from unnest(${column((one) => one.id)}::uuid[], ${column((one) => one.accountId)}::uuid[], ${column((one) => one.conversationId)}::uuid[],
+            ${column((one) => one.contactId)}::uuid[], ${column((one) => one.message.type)}::text[], ${column((one) => one.message.wamid)}::text[],
+            ${column((one) => JSON.stringify(inboundContent(one.message)))}::jsonb[], ${column((one) => (one.message.raw == null ? null : JSON.stringify(one.message.raw)))}::jsonb[])
+            with ordinality as input (id, account_id, conversation_id, contact_id, type, wamid, content, raw, ord)
+         order by ord
+        on conflict (wamid) do nothing returning id`,
     );
     return new Set(inserted.map((row) => row.id));
   }
 
   async countInboundMessages(counts: readonly { conversationId: string; windowFrom: Date | undefined }[]): Promise<Map<string, ConversationSnapshot>> {
     if (counts.length === 0) return new Map();
-    const values = sql.join(
-      [...counts].sort((a, b) => compare(a.conversationId, b.conversationId)).map((c) => sql`(${c.conversationId}::uuid, ${c.windowFrom?.toISOString() ?? null}::timestamptz)`),
-      sql`, `,
+    const sorted = [...counts].sort((a, b) => compare(a.conversationId, b.conversationId));
+    // A conversation named n times counts n messages; the window only moves
+    // forward (messages can be processed out of order; greatest ignores null).
+    const rows = await preparedRows<ConversationReturned>(
+      this.#tx,
+      hot`update conversations as c
+             set message_count = c.message_count + counted.n,
+                 inbound_message_count = c.inbound_message_count + counted.n,
+                 last_inbound_time = greatest(c.last_inbound_time, counted.window_from),
+                 update_time = now()
+            from (select id, count(*)::int as n, max(window_from::timestamptz) as window_from
+                    from unnest(${sorted.map((c) => c.conversationId)}::uuid[], ${sorted.map((c) => c.windowFrom?.toISOString() ?? null)}::text[]) as input (id, window_from)
+                   group by id) as counted
+           where c.id = counted.id
+           returning false as opened, ${CONVERSATION_RETURNED_OF_C}`,
     );
-    const rows = await this.#tx
-      .update(conversations)
-      .set({
-        messageCount: sql`${conversations.messageCount} + 1`,
-        inboundMessageCount: sql`${conversations.inboundMessageCount} + 1`,
-        // Messages can be processed out of order: the window only moves forward (greatest ignores null).
-        lastInboundTime: sql`greatest(${conversations.lastInboundTime}, counted.window_from)`,
-        updateTime: sql`now()`,
-      })
-      .from(sql`(values ${values}) as counted (id, window_from)`)
-      .where(sql`${conversations.id} = counted.id`)
-      .returning(getTableColumns(conversations));
-    const byId = new Map(rows.map((row) => [row.id, conversationFromRow(row)]));
+    const byId = new Map(rows.map((row) => [row.id, conversationFromReturned(row)]));
     for (const c of counts) if (!byId.has(c.conversationId)) throw new Error(`conversation ${c.conversationId} vanished`);
     return byId;
   }
 
   async lockWamid(wamid: string): Promise<void> {
-    await this.#tx.execute(sql`select pg_advisory_xact_lock(${WAMID_LOCK_CLASS}::integer, hashtext(${wamid}))`);
+    await preparedRows(this.#tx, hot`select pg_advisory_xact_lock(${WAMID_LOCK_CLASS}::integer, hashtext(${wamid}))`);
   }
 
   async lockMessageByWamid(wamid: string): Promise<OutboundMessageSnapshot | undefined> {
@@ -521,6 +578,33 @@ export class PostgresTenantInboundStore implements TenantInboundStore {
 
 const NO_REACTIONS: InboundReactions = { messages: [], providerUpdates: [] };
 
+function numberKey(provider: Provider, phoneNumberId: string): string {
+  return `${provider}\u0000${phoneNumberId}`;
+}
+
+/** control.accounts columns of an AccountRef (snake_case: raw SQL). */
+interface AccountReturned extends Record<string, unknown> {
+  id: string;
+  tenant_id: string;
+  provider: string;
+  phone_number_id: string;
+  waba_id: string;
+  business_id: string;
+  display_phone_number: string;
+}
+
+function accountFromReturned(row: AccountReturned): AccountRef {
+  return accountFromRow({
+    id: row.id,
+    tenantId: row.tenant_id,
+    provider: row.provider,
+    phoneNumberId: row.phone_number_id,
+    wabaId: row.waba_id,
+    businessId: row.business_id,
+    displayPhoneNumber: row.display_phone_number,
+  });
+}
+
 function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
@@ -556,6 +640,81 @@ function contactFromReturned(row: ContactReturned): ContactSnapshot {
   };
 }
 
+/** A conversation's columns as raw SQL returns them, times as epoch milliseconds (read alike by both drivers). */
+const CONVERSATION_COLUMNS = [
+  "id",
+  "account_id",
+  "contact_id",
+  "status",
+  "source",
+  "context",
+  "summary",
+  "external_refs",
+  "metadata",
+  "message_count",
+  "inbound_message_count",
+  "outbound_message_count",
+  "close_reason",
+];
+const CONVERSATION_TIMES = ["last_inbound_time", "last_outbound_time", "create_time", "update_time", "close_time"];
+const conversationReturned = (prefix: string) =>
+  sql.raw(
+    [
+      ...CONVERSATION_COLUMNS.map((c) => `${prefix}${c}`),
+      ...CONVERSATION_TIMES.map((c) => `(extract(epoch from ${prefix}${c}) * 1000)::float8 as ${c.replace(/_time$/, "_ms")}`),
+    ].join(", "),
+  );
+const CONVERSATION_RETURNED = conversationReturned("");
+const CONVERSATION_RETURNED_OF_C = conversationReturned("c.");
+
+interface ConversationReturned extends Record<string, unknown> {
+  opened: boolean;
+  id: string;
+  account_id: string;
+  contact_id: string;
+  status: string;
+  source: string | null;
+  context: string | null;
+  summary: string | null;
+  external_refs: Record<string, string> | string;
+  metadata: Record<string, string> | string;
+  message_count: number | string;
+  inbound_message_count: number | string;
+  outbound_message_count: number | string;
+  last_inbound_ms: number | null;
+  last_outbound_ms: number | null;
+  create_ms: number;
+  update_ms: number;
+  close_ms: number | null;
+  close_reason: string | null;
+}
+
+/** The snapshot `conversationFromRow` would give for the same row. */
+function conversationFromReturned(row: ConversationReturned): ConversationSnapshot {
+  const at = (ms: number | null) => (ms === null ? null : new Date(Number(ms)));
+  const json = (value: Record<string, string> | string) => (typeof value === "string" ? (JSON.parse(value) as Record<string, string>) : value);
+  return conversationFromRow({
+    id: row.id,
+    accountId: row.account_id,
+    contactId: row.contact_id,
+    status: row.status as ConversationStatusName,
+    source: row.source,
+    context: row.context,
+    summary: row.summary,
+    externalRefs: json(row.external_refs),
+    metadata: json(row.metadata),
+    messageCount: Number(row.message_count),
+    inboundMessageCount: Number(row.inbound_message_count),
+    outboundMessageCount: Number(row.outbound_message_count),
+    lastInboundTime: at(row.last_inbound_ms),
+    lastOutboundTime: at(row.last_outbound_ms),
+    createTime: new Date(Number(row.create_ms)),
+    updateTime: new Date(Number(row.update_ms)),
+    closeTime: at(row.close_ms),
+    closeReason: row.close_reason,
+  });
+}
+
 /** The same update delivered again (Meta retries) hashes the same. */
 function dedupeKey(update: ManagementChange): string {
   const identity = [update.provider, update.field, update.wabaId, update.phoneNumberId ?? "", update.time?.toISOString() ?? "", update.raw];
@@ -573,12 +732,8 @@ function dedupeKey(update: ManagementChange): string {
  */
 export async function lockWamidsInOrder(tx: Database, wamids: readonly string[]): Promise<void> {
   if (wamids.length === 0) return;
-  const list = sql.join(
-    [...new Set(wamids)].map((w) => sql`${w}`),
-    sql`, `,
-  );
-  await tx.execute(sql`with keys as materialized (
-      select distinct hashtext(w) as k from unnest(array[${list}]::text[]) as w order by k
+  await preparedRows(tx, hot`with keys as materialized (
+      select distinct hashtext(w) as k from unnest(${[...new Set(wamids)]}::text[]) as w order by k
     )
     select count(pg_advisory_xact_lock(${WAMID_LOCK_CLASS}::integer, k)) from keys`);
 }

@@ -19,7 +19,7 @@
 import { and, eq, sql } from "drizzle-orm";
 
 import type { Database } from "./database.js";
-import { queryRows } from "./database.js";
+import { hot, preparedRows } from "./prepared-query.js";
 import { webhookInbox } from "./schema/control.js";
 
 export interface ClaimedRow {
@@ -41,13 +41,9 @@ export interface ClaimOptions {
 }
 
 export async function claimInboxRows(db: Database, options: ClaimOptions): Promise<ClaimedRow[]> {
-  const providers = sql.join(
-    options.providers.map((p) => sql`${p}`),
-    sql`, `,
-  );
-  const rows = await queryRows<{ id: string; attempts: number; received_ms: string | number; body: Buffer; provider: string }>(
+  const rows = await preparedRows<{ id: string; attempts: number; received_ms: string | number; body: Buffer; provider: string }>(
     db,
-    sql`
+    hot`
       update ${webhookInbox}
          set locked_by = ${options.workerId},
              locked_until = now() + make_interval(secs => ${options.leaseMs / 1000}),
@@ -56,7 +52,7 @@ export async function claimInboxRows(db: Database, options: ClaimOptions): Promi
          select id from ${webhookInbox}
           where status = 'pending'
             and signature_valid
-            and provider in (${providers})
+            and provider = any(${[...options.providers]}::text[])
             and (locked_until is null or locked_until < now())
           order by received_at, id
           limit ${options.limit}
@@ -82,14 +78,12 @@ export async function claimInboxRows(db: Database, options: ClaimOptions): Promi
  */
 export async function lockClaimedRows(tx: Database, ids: readonly string[], workerId: string): Promise<Set<string>> {
   if (ids.length === 0) return new Set();
-  const rows = await queryRows<{ id: string }>(
+  // One statement text whatever the number of rows (an array parameter): prepared once per connection.
+  const rows = await preparedRows<{ id: string }>(
     tx,
-    sql`
+    hot`
       select id from ${webhookInbox}
-       where id in (${sql.join(
-         ids.map((id) => sql`${id}::uuid`),
-         sql`, `,
-       )})
+       where id = any(${[...ids]}::uuid[])
          and status = 'pending'
          and locked_by = ${workerId}
        order by id
@@ -103,14 +97,12 @@ export type FinalStatus = "processed" | "unroutable" | "malformed";
 /** In the processing transaction: these rows are done, in one statement. */
 export async function markInboxRows(tx: Database, done: readonly { id: string; status: FinalStatus; error?: string }[]): Promise<void> {
   if (done.length === 0) return;
-  const values = sql.join(
-    done.map((d) => sql`(${d.id}::uuid, ${d.status}::text, ${d.error ?? null}::text)`),
-    sql`, `,
-  );
-  await tx.execute(sql`
+  // Array parameters expanded by unnest: one statement text for any number of rows.
+  await preparedRows(tx, hot`
     update ${webhookInbox} as inbox
        set status = done.status, processed_at = now(), locked_by = null, locked_until = null, error = done.error
-      from (values ${values}) as done (id, status, error)
+      from unnest(${done.map((d) => d.id)}::uuid[], ${done.map((d) => d.status)}::text[], ${done.map((d) => d.error ?? null)}::text[])
+           as done (id, status, error)
      where inbox.id = done.id`);
 }
 
