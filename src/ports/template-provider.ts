@@ -30,6 +30,9 @@ export interface RemoteTemplate {
   qualityScore: string;
 }
 
+/** What an edit changes at the provider. */
+export type TemplateEditPart = "category" | "components";
+
 export interface NewProviderTemplate extends TemplateContent {
   name: string;
   language: string;
@@ -37,8 +40,12 @@ export interface NewProviderTemplate extends TemplateContent {
 
 export interface TemplateProvider {
   create(account: ProviderAccount, template: NewProviderTemplate): Promise<ProviderCall<TemplateSubmission>>;
-  /** Replaces category and/or components (and TTL) of a submitted template. */
-  edit(account: ProviderAccount, providerTemplateId: string, template: NewProviderTemplate): Promise<ProviderCall<void>>;
+  /**
+   * Edits a submitted template: `parts` says what changed — the category,
+   * and/or the components (replaced whole, with parameter format and TTL).
+   * Meta takes each in its own call. Default: both.
+   */
+  edit(account: ProviderAccount, providerTemplateId: string, template: NewProviderTemplate, parts?: readonly TemplateEditPart[]): Promise<ProviderCall<void>>;
   /** Deletes one language of the template (by name and provider id). */
   delete(account: ProviderAccount, name: string, providerTemplateId: string): Promise<ProviderCall<void>>;
   /** Every template of the account's WABA (all pages); undefined when the provider keeps no catalog of its own (sandbox). */

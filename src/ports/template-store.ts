@@ -65,7 +65,7 @@ export interface TemplateStore {
   removeDraft(tenantId: string, id: string): Promise<void>;
   /** An accepted edit: a new version with this content, back in review (`status`). */
   recordEdit(tenantId: string, id: string, content: TemplateContent, status: TemplateStatus, now: Date): Promise<Template>;
-  /** Deleted here (and at the provider): status DELETED, no longer live. */
+  /** Deleted here (and at the provider): status DELETED, no longer live; a template.status DELETED event in the same transaction (none for a draft Meta never saw). */
   markDeleted(tenantId: string, id: string, now: Date): Promise<void>;
   /** Reconciles the account's templates with the provider's list, events included; one transaction. */
   reconcile(tenantId: string, account: TemplateAccount, remote: readonly RemoteTemplate[], now: Date): Promise<SyncCounts>;

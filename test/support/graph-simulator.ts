@@ -60,6 +60,15 @@ export interface TemplateCall {
   body: Record<string, unknown> | undefined;
 }
 
+/**
+ * Trouble for the next template management call: an error (Meta's standard
+ * shape from `code`/`title`, or exactly `body` when given — e.g. a
+ * template-creation error with `error_subcode`, `error_user_title`,
+ * `error_user_msg`), or no answer at all (`hang`), the call having taken
+ * effect first (`applied`) or not.
+ */
+export type TemplateTrouble = { httpStatus: number; code: number; title?: string; body?: unknown } | { hang: true; applied: boolean };
+
 export type Trouble =
   | { kind: "error"; httpStatus: number; code: number; title?: string }
   /** No answer at all; `accepted` decides whether Meta "took" the message before going silent. */
@@ -90,8 +99,10 @@ export class GraphSimulator {
   readonly templateCalls: TemplateCall[] = [];
   /** Templates per page of GET message_templates (Meta pages them). */
   templatePageSize = 25;
-  /** Errors the next template management calls answer, in order. */
-  readonly templateTrouble: { httpStatus: number; code: number; title?: string }[] = [];
+  /** Status a created template starts in (Meta may approve some authentication templates at once). */
+  createStatus = "PENDING";
+  /** Errors the next template management calls answer, in order (see TemplateTrouble). */
+  readonly templateTrouble: TemplateTrouble[] = [];
   url = "";
   slowMs = 0;
   readonly #server: http.Server;
@@ -220,8 +231,14 @@ export class GraphSimulator {
     this.templateCalls.push({ method: req.method ?? "", path: req.url ?? "", authorization: req.headers.authorization ?? "", body });
     // Scripted trouble for template calls only (failNext is for sends: a concurrent sync must not take it).
     const trouble = this.templateTrouble.shift();
-    if (trouble) {
-      this.#answer(res, trouble.httpStatus, errorBody(trouble.code, trouble.title));
+    if (trouble && "hang" in trouble) {
+      this.#hung.add(res);
+      res.on("close", () => this.#hung.delete(res));
+      if (!trouble.applied) return true;
+      // The call takes effect; its answer never leaves.
+      res = { writeHead: () => undefined, end: () => undefined } as unknown as http.ServerResponse;
+    } else if (trouble) {
+      this.#answer(res, trouble.httpStatus, trouble.body ?? errorBody(trouble.code, trouble.title));
       return true;
     }
     if (single) {
@@ -247,7 +264,7 @@ export class GraphSimulator {
         name,
         language,
         category: String(body?.category ?? ""),
-        status: "PENDING",
+        status: this.createStatus,
         ...(typeof body?.parameter_format === "string" ? { parameter_format: body.parameter_format.toUpperCase() } : {}),
         components: (body?.components as unknown[]) ?? [],
       };

@@ -125,9 +125,10 @@ export class PostgresTemplateStore implements TemplateStore {
   }
 
   async list(tenantId: string, query: TemplateQuery): Promise<TemplatePage> {
+    // A bad token is the caller's mistake whatever the tenant holds.
+    const cursor = query.pageToken === "" ? undefined : decodeCursor(query.pageToken);
     if (!(await tenantExists(this.#db, tenantId))) return { templates: [], nextPageToken: "" };
     if (query.accountId !== undefined && !UUID.test(query.accountId)) return { templates: [], nextPageToken: "" };
-    const cursor = query.pageToken === "" ? undefined : decodeCursor(query.pageToken);
     const conditions: SQL[] = [isNull(templates.deleteTime)];
     if (query.accountId !== undefined) {
       // An account sees its WABA's templates, whichever number created them.
@@ -161,29 +162,50 @@ export class PostgresTemplateStore implements TemplateStore {
     submission: { providerId: string; status: TemplateStatus; category?: TemplateCategory },
     now: Date,
   ): Promise<Template> {
-    return withTenant(this.#db, tenantId, async (tx) => {
+    let event = false;
+    const template = await withTenant(this.#db, tenantId, async (tx) => {
       const [current] = await tx.select().from(templates).where(eq(templates.id, id)).for("update");
       if (!current) throw DomainError.notFound("template", id);
       // A status webhook may have come first (the sandbox approves at once): it wins.
       const stillDraft = current.status === "DRAFT";
+      const underReview = submission.status === "PENDING" || submission.status === "DRAFT";
       const [row] = await tx
         .update(templates)
         .set({
           metaTemplateId: submission.providerId,
-          ...(stillDraft ? { status: db(submission.status), statusUpdateTime: now } : {}),
+          ...(stillDraft && underReview ? { status: "PENDING" as const, statusUpdateTime: now } : {}),
           ...(submission.category ? { category: submission.category } : {}),
           updateTime: now,
         })
         .where(eq(templates.id, id))
         .returning();
-      if (stillDraft) {
+      if (!stillDraft) return templateFromRow(row!);
+      if (underReview) {
         await tx
           .update(templateVersions)
-          .set({ status: submission.status })
+          .set({ status: "PENDING" })
           .where(and(eq(templateVersions.templateId, id), eq(templateVersions.version, current.version)));
+        return templateFromRow(row!);
       }
-      return templateFromRow(row!);
+      // Decided at once (Meta approves some authentication templates on create; an adopted
+      // template may be reviewed already): a status change like a webhook's — the approved
+      // version sends must fill, and one template.status event.
+      const outcome = await applyProviderChange(tx, {
+        tenantId,
+        row: row!,
+        accountId: row!.accountId,
+        wabaId: templateFromRow(row!).wabaId,
+        view: { status: submission.status },
+        providerEvent: submission.status,
+        now,
+        newId: this.#options.newId,
+      });
+      event = outcome.event;
+      const [after] = await tx.select().from(templates).where(eq(templates.id, id));
+      return templateFromRow(after!);
     });
+    if (event) this.#options.onEventsCommitted?.();
+    return template;
   }
 
   async removeDraft(tenantId: string, id: string): Promise<void> {
@@ -219,12 +241,44 @@ export class PostgresTemplateStore implements TemplateStore {
     });
   }
 
+  /** Deleted here (after the provider): no longer found, listed or sendable; one `template.status` DELETED event. */
   async markDeleted(tenantId: string, id: string, now: Date): Promise<void> {
-    await withTenant(this.#db, tenantId, (tx) =>
-      tx.update(templates).set({ status: "DELETED", deleteTime: now, updateTime: now, statusUpdateTime: now }).where(and(eq(templates.id, id), isNull(templates.deleteTime))),
-    );
+    const deleted = await withTenant(this.#db, tenantId, async (tx) => {
+      const [current] = await tx.select().from(templates).where(and(eq(templates.id, id), isNull(templates.deleteTime))).for("update");
+      if (!current) return false;
+      await tx.update(templates).set({ status: "DELETED", deleteTime: now, updateTime: now, statusUpdateTime: now }).where(eq(templates.id, id));
+      await tx
+        .update(templateVersions)
+        .set({ status: "DELETED" })
+        .where(and(eq(templateVersions.templateId, id), eq(templateVersions.version, current.version)));
+      // A DRAFT was never submitted: nobody was told about it.
+      if (current.status === "DELETED" || current.status === "DRAFT") return false;
+      const template = templateFromRow(current);
+      await appendToOutbox(tx, [
+        templateStatusEvent({
+          eventId: this.#options.newId(),
+          tenantId,
+          accountId: template.accountId,
+          occurredAt: now,
+          wabaId: template.wabaId,
+          templateId: template.id,
+          metaTemplateId: template.metaTemplateId,
+          name: template.name,
+          language: template.language,
+          category: template.category,
+          status: "DELETED",
+          previousStatus: template.status,
+          reason: "",
+          providerEvent: "DELETE_TEMPLATE",
+          version: template.version,
+        }),
+      ]);
+      return true;
+    });
+    if (deleted) this.#options.onEventsCommitted?.();
   }
 
+  /** `now`: when the provider's list was taken; rows changed after it are left to the next sync. */
   async reconcile(tenantId: string, account: TemplateAccount, remote: readonly RemoteTemplate[], now: Date): Promise<SyncCounts> {
     const owner = templateOwnerKey(account);
     let events = 0;
@@ -240,6 +294,11 @@ export class PostgresTemplateStore implements TemplateStore {
           continue;
         }
         seen.add(row.id);
+        // Changed here after the list was taken (a webhook, an edit): the list is older than what we know.
+        if (row.updateTime > now) {
+          counts.unchanged += 1;
+          continue;
+        }
         const outcome = await applyProviderChange(tx, {
           tenantId,
           row,
@@ -263,8 +322,8 @@ export class PostgresTemplateStore implements TemplateStore {
       }
       for (const row of local) {
         if (seen.has(row.id)) continue;
-        // Never submitted (a DRAFT): nothing at the provider to miss.
-        if (row.metaTemplateId === null || row.status === "DRAFT") {
+        // Never submitted (a DRAFT): nothing at the provider to miss. Submitted after the list was taken: not in it yet.
+        if (row.metaTemplateId === null || row.status === "DRAFT" || row.updateTime > now) {
           counts.unchanged += 1;
           continue;
         }
@@ -353,7 +412,8 @@ export async function applyProviderChange(tx: Database, input: ProviderChangeInp
       .set({ status: change.status, rejectedReason: change.rejectedReason || null })
       .where(and(eq(templateVersions.templateId, current.id), eq(templateVersions.version, change.version)));
   }
-  if (!change.statusChanged) return { changed: change.changed || learnsId, event: false };
+  // DRAFT → PENDING is the submission itself (a sync that saw it before the create recorded it): not news, as on create.
+  if (!change.statusChanged || (current.status === "DRAFT" && change.status === "PENDING")) return { changed: change.changed || learnsId, event: false };
   const event = templateStatusEvent({
     eventId: input.newId(),
     tenantId: input.tenantId,

@@ -43,11 +43,23 @@ export async function accountForTemplates(
   };
 }
 
-/** A provider call that did not succeed → the caller's error (the provider's message; never a credential). */
-export function providerFailure(call: Extract<ProviderCall<unknown>, { ok: false }>, what: string): DomainError {
+/** Meta's "Invalid parameter": the request's content is what it refused (template errors 2388xxx come with it). */
+const META_INVALID_PARAMETER = 100;
+
+/**
+ * A provider call that did not succeed → the caller's error (the provider's
+ * message; never a credential): no answer → Unavailable (try again); a
+ * refusal → FailedPrecondition, or InvalidArgument on `contentField` when the
+ * provider refused the content itself (Meta #100), so the caller fixes it.
+ */
+export function providerFailure(call: Extract<ProviderCall<unknown>, { ok: false }>, what: string, contentField?: string): DomainError {
   const said = `${call.error.title}${call.error.code ? ` (#${call.error.code})` : ""}${call.error.details && call.error.details !== call.error.title ? `: ${call.error.details}` : ""}`;
   if (call.kind === "unavailable") {
     return new DomainError("unavailable", "PROVIDER_UNAVAILABLE", `${what}: the provider did not answer (${said}); try again`);
   }
-  return new DomainError("failed_precondition", "PROVIDER_REFUSED", `${what}: the provider refused it — ${said}`);
+  const message = `${what}: the provider refused it — ${said}`;
+  if (contentField !== undefined && call.error.code === META_INVALID_PARAMETER) {
+    return new DomainError("invalid_argument", "PROVIDER_REFUSED", message, { violations: [{ field: contentField, description: `refused by the provider: ${said}` }] });
+  }
+  return new DomainError("failed_precondition", "PROVIDER_REFUSED", message);
 }

@@ -11,12 +11,14 @@ import { accountForTemplates, providerFailure, type TemplateDeps } from "./deps.
  */
 export async function syncTemplates(deps: TemplateDeps, tenantId: string, accountId: string): Promise<SyncCounts & { syncTime: Date }> {
   const { ref, provider } = await accountForTemplates(deps, tenantId, accountId, "account_id");
+  // What the list says is as of now: a template that changes here after this (a create, a webhook) is newer than it.
+  const listedAt = deps.now();
   const listed = await deps.templateProviders.forAccount(provider).list(provider);
   if (listed === undefined) {
     const page = await deps.templates.list(tenantId, { pageSize: 1000, pageToken: "", accountId });
     return { created: 0, updated: 0, deleted: 0, unchanged: page.templates.length, syncTime: deps.now() };
   }
   if (!listed.ok) throw providerFailure(listed, "templates were not synced");
-  const counts = await deps.templates.reconcile(tenantId, ref, listed.value, deps.now());
+  const counts = await deps.templates.reconcile(tenantId, ref, listed.value, listedAt);
   return { ...counts, syncTime: deps.now() };
 }

@@ -1,5 +1,6 @@
 import { DomainError } from "../../domain/errors.js";
-import { isEditable, validateTemplateContent, type Template, type TemplateContent } from "../../domain/templates/index.js";
+import { canonicalJson, isEditable, validateTemplateContent, type Template, type TemplateContent } from "../../domain/templates/index.js";
+import type { TemplateEditPart } from "../../ports/template-provider.js";
 import { accountForTemplates, providerFailure, type TemplateDeps } from "./deps.js";
 
 /** Fields an edit may change, by their API name (update mask paths). */
@@ -16,9 +17,10 @@ export interface UpdateTemplateInput {
 /**
  * Edits a template the way Meta allows (reference §7.6): APPROVED, REJECTED
  * or PAUSED templates only, the category not while APPROVED, components
- * replaced whole. The edit goes to the provider first; accepted, it is a
- * new version back in review (PENDING) — the approved version stays in use
- * for sends until the new one is approved.
+ * replaced whole. The edit goes to the provider first (only the parts that
+ * change; an edit that changes nothing is no edit); accepted, it is a new
+ * version back in review (PENDING) — the approved version stays in use for
+ * sends until the new one is approved.
  */
 export async function updateTemplate(deps: TemplateDeps, tenantId: string, input: UpdateTemplateInput): Promise<Template> {
   const current = await deps.templates.get(tenantId, input.id);
@@ -34,6 +36,11 @@ export async function updateTemplate(deps: TemplateDeps, tenantId: string, input
     components: fields.has("components") ? values.components : current.components,
     messageSendTtlSeconds: fields.has("message_send_ttl_seconds") ? values.messageSendTtlSeconds : current.messageSendTtlSeconds,
   };
+  const parts: TemplateEditPart[] = [];
+  if (next.category !== current.category) parts.push("category");
+  if (contentKey(next) !== contentKey(current)) parts.push("components");
+  // Nothing changes: no new version, and no edit spent at the provider (Meta allows one a day on approved templates).
+  if (parts.length === 0) return current;
   if (next.category !== current.category && current.status === "APPROVED") {
     throw DomainError.invalid([{ field: "template.category", description: "cannot change while the template is APPROVED" }]);
   }
@@ -44,9 +51,14 @@ export async function updateTemplate(deps: TemplateDeps, tenantId: string, input
   const { provider } = await accountForTemplates(deps, tenantId, current.accountId, "template.account_id");
   let status = current.status;
   if (current.metaTemplateId !== "") {
-    const edited = await deps.templateProviders.forAccount(provider).edit(provider, current.metaTemplateId, { name: current.name, language: current.language, ...next });
-    if (!edited.ok) throw providerFailure(edited, `template ${current.name} (${current.language}) was not edited`);
+    const edited = await deps.templateProviders.forAccount(provider).edit(provider, current.metaTemplateId, { name: current.name, language: current.language, ...next }, parts);
+    if (!edited.ok) throw providerFailure(edited, `template ${current.name} (${current.language}) was not edited`, "template");
     status = "PENDING";
   }
   return deps.templates.recordEdit(tenantId, current.id, next, status, deps.now());
+}
+
+/** What a components edit replaces at the provider: components, parameter format and TTL. */
+function contentKey(content: TemplateContent): string {
+  return canonicalJson([content.parameterFormat, content.components, content.messageSendTtlSeconds]);
 }

@@ -18,7 +18,7 @@ import type {
   TemplateExamples,
   TemplateHeader,
 } from "../../../domain/templates/index.js";
-import type { NewProviderTemplate, ProviderCall, RemoteTemplate, TemplateProvider, TemplateSubmission } from "../../../ports/template-provider.js";
+import type { NewProviderTemplate, ProviderCall, RemoteTemplate, TemplateEditPart, TemplateProvider, TemplateSubmission } from "../../../ports/template-provider.js";
 import type { ProviderAccount } from "../../../ports/whatsapp-provider.js";
 import { graphError } from "./graph-client.js";
 import { list, number, record, text, type JsonObject } from "./json-reader.js";
@@ -67,14 +67,28 @@ export class MetaTemplateClient implements TemplateProvider {
     };
   }
 
-  async edit(account: ProviderAccount, providerTemplateId: string, template: NewProviderTemplate): Promise<ProviderCall<void>> {
-    const body = {
-      category: template.category,
-      components: toMetaComponents(template),
-      ...(template.messageSendTtlSeconds > 0 ? { message_send_ttl_seconds: template.messageSendTtlSeconds } : {}),
-    };
-    const answer = await this.#call(account, "POST", encodeURIComponent(providerTemplateId), body);
-    return answer.ok ? { ok: true, value: undefined } : answer;
+  /**
+   * `POST /{template_id}`: Meta edits the category and the components in
+   * separate calls (`{"category": …}`, `{"components": […]}` replacing them
+   * all, with the parameter format and TTL). The category goes first; if the
+   * components call then fails, the category change stays at Meta and the
+   * next sync brings it here.
+   */
+  async edit(account: ProviderAccount, providerTemplateId: string, template: NewProviderTemplate, parts: readonly TemplateEditPart[] = ["category", "components"]): Promise<ProviderCall<void>> {
+    const bodies: JsonObject[] = [];
+    if (parts.includes("category")) bodies.push({ category: template.category });
+    if (parts.includes("components")) {
+      bodies.push({
+        ...(template.parameterFormat === "NAMED" ? { parameter_format: "named" } : {}),
+        components: toMetaComponents(template),
+        ...(template.messageSendTtlSeconds > 0 ? { message_send_ttl_seconds: template.messageSendTtlSeconds } : {}),
+      });
+    }
+    for (const body of bodies) {
+      const answer = await this.#call(account, "POST", encodeURIComponent(providerTemplateId), body);
+      if (!answer.ok) return answer;
+    }
+    return { ok: true, value: undefined };
   }
 
   async delete(account: ProviderAccount, name: string, providerTemplateId: string): Promise<ProviderCall<void>> {

@@ -6,7 +6,9 @@
  * worker, the status reaction, the `template.status` event. The sandbox
  * keeps no catalog of its own: there is nothing to sync from it.
  */
-import { randomInt } from "node:crypto";
+import { randomInt, randomUUID } from "node:crypto";
+
+import { sql } from "drizzle-orm";
 
 import type { NewProviderTemplate, ProviderCall, RemoteTemplate, TemplateProvider, TemplateSubmission } from "../../../ports/template-provider.js";
 import type { ProviderAccount } from "../../../ports/whatsapp-provider.js";
@@ -14,6 +16,9 @@ import type { Database } from "../../postgres/database.js";
 import { webhookInbox } from "../../postgres/schema/control.js";
 import type { Wakeup } from "../../shared/wakeup.js";
 import { SANDBOX_INBOX_PROVIDER } from "./sandbox-provider.js";
+
+/** How long after an edit the sandbox approves it. */
+const EDIT_APPROVAL_DELAY_MS = 1_000;
 
 export interface SandboxTemplatesOptions {
   db: Database;
@@ -36,7 +41,10 @@ export class SandboxTemplates implements TemplateProvider {
   }
 
   async edit(account: ProviderAccount, providerTemplateId: string, template: NewProviderTemplate): Promise<ProviderCall<void>> {
-    await this.#approve(account, providerTemplateId, template);
+    // The edit is recorded (PENDING, a new version) only after this answers; an approval applied
+    // before that would find the old version APPROVED and change nothing, leaving the edit PENDING
+    // for good. So it arrives a moment later, as Meta's review does.
+    await this.#approve(account, providerTemplateId, template, EDIT_APPROVAL_DELAY_MS);
     return { ok: true, value: undefined };
   }
 
@@ -48,13 +56,14 @@ export class SandboxTemplates implements TemplateProvider {
     return undefined;
   }
 
-  async #approve(account: ProviderAccount, id: string, template: NewProviderTemplate): Promise<void> {
+  async #approve(account: ProviderAccount, id: string, template: NewProviderTemplate, afterMs = 0): Promise<void> {
     const body = JSON.stringify({
       object: "whatsapp_business_account",
       entry: [
         {
           id: account.wabaId || "sandbox",
-          time: Math.floor(Date.now() / 1000),
+          // When the review "happens"; with the review id below, each approval is its own update, not a redelivery of an earlier one.
+          time: Math.floor((Date.now() + afterMs) / 1000),
           changes: [
             {
               field: "message_template_status_update",
@@ -65,6 +74,7 @@ export class SandboxTemplates implements TemplateProvider {
                 message_template_language: template.language,
                 message_template_category: template.category,
                 reason: "NONE",
+                sandbox_review_id: randomUUID(),
                 // Routes the update to this sandbox number (a sandbox account may have no WABA id).
                 metadata: { phone_number_id: account.phoneNumberId },
               },
@@ -79,6 +89,8 @@ export class SandboxTemplates implements TemplateProvider {
       accountHint: account.id,
       body: Buffer.from(body, "utf8"),
       signatureValid: true,
+      // Not claimable before then (the inbox's not-before time, as the sandbox's delayed statuses use).
+      ...(afterMs > 0 ? { receivedAt: sql`now() + make_interval(secs => ${afterMs / 1000})`, lockedUntil: sql`now() + make_interval(secs => ${afterMs / 1000})` } : {}),
     });
     this.#wakeup?.notify();
   }
