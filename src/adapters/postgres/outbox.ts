@@ -1,3 +1,4 @@
+import { hot, preparedRows } from "./prepared-query.js";
 import { outbox } from "./schema/control.js";
 import type { Database } from "./database.js";
 
@@ -37,18 +38,25 @@ export function subjectFor(tenantId: string, name: EventName): string {
  */
 export async function appendToOutbox(tx: Database, events: readonly OutboxEvent[]): Promise<void> {
   if (events.length === 0) return;
-  await tx.insert(outbox).values(
-    events.map((e) => ({
-      id: e.id,
-      tenantId: e.tenantId,
-      subject: subjectFor(e.tenantId, e.name),
-      eventType: e.name,
-      payload: Buffer.from(e.payload),
-      headers: {
-        "content-type": "application/protobuf",
-        "whatsapp-event-type": e.name,
-        ...(e.traceparent ? { traceparent: e.traceparent } : {}),
-      },
-    })),
+  // One prepared statement whatever the number of events (a hot path: every
+  // processed delivery ends here), in the given order so `seq` follows it.
+  await preparedRows(
+    tx,
+    hot`insert into ${outbox} (id, tenant_id, subject, event_type, payload, headers)
+        select e.id, e.tenant_id, e.subject, e.event_type, decode(e.payload, 'hex'), e.headers::jsonb
+          from unnest(${events.map((e) => e.id)}::uuid[], ${events.map((e) => e.tenantId)}::text[],
+                      ${events.map((e) => subjectFor(e.tenantId, e.name))}::text[], ${events.map((e) => e.name)}::text[],
+                      ${events.map((e) => Buffer.from(e.payload.buffer, e.payload.byteOffset, e.payload.byteLength).toString("hex"))}::text[],
+                      ${events.map((e) => JSON.stringify(headersOf(e)))}::text[])
+               with ordinality as e (id, tenant_id, subject, event_type, payload, headers, ord)
+         order by e.ord`,
   );
+}
+
+function headersOf(e: OutboxEvent): Record<string, string> {
+  return {
+    "content-type": "application/protobuf",
+    "whatsapp-event-type": e.name,
+    ...(e.traceparent ? { traceparent: e.traceparent } : {}),
+  };
 }
