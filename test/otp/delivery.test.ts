@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
+import { OtpOutcome } from "../../gen/whatsapp/v1/otp_pb.js";
 import { GraphSimulator } from "../support/graph-simulator.js";
 import { SEALED_CODE_PREFIX } from "../../src/domain/otp/sealed-code.js";
 import { AUTH_TEMPLATE, createOtpAccount, eventually, messageContent, newRecipient, otpTenant, startOtpHarness, type OtpHarness } from "./support.js";
@@ -50,6 +51,23 @@ describe("delivery of a one-time code", () => {
     });
     expect(JSON.stringify(stored.content)).not.toContain("604218");
     expect(JSON.stringify(stored.content)).toContain(SEALED_CODE_PREFIX);
+  });
+
+  it("when Meta refuses the code's message, then the OTP is void (EXPIRED) and a new code can be asked for at once", async () => {
+    const tenant = otpTenant(harness, "deliver-refused");
+    const account = await createOtpAccount(harness, tenant, "otp-token-3");
+    simulator.setToken(account.phoneNumberId, "otp-token-3");
+    const phone = newRecipient();
+    simulator.failNext(1, { kind: "error", httpStatus: 400, code: 131026, title: "Message undeliverable" });
+    const sent = await tenant.otp.sendOtp({ accountId: account.id, phone, code: "550913", templateName: AUTH_TEMPLATE });
+    await eventually(async () => ((await messageContent(harness, tenant, sent.messageId)).status === "failed" ? true : undefined));
+
+    const verdict = await tenant.otp.verifyOtp({ target: { case: "otpId", value: sent.otpId }, code: "550913" });
+    expect(verdict.outcome).toBe(OtpOutcome.EXPIRED);
+    // No cooldown to wait out for a code that never left: the next one goes at once, and verifies.
+    const again = await tenant.otp.sendOtp({ accountId: account.id, phone, code: "550914", templateName: AUTH_TEMPLATE });
+    await eventually(async () => simulator.acceptedFor(again.messageId)[0]);
+    expect((await tenant.otp.verifyOtp({ target: { case: "otpId", value: again.otpId }, code: "550914" })).outcome).toBe(OtpOutcome.VERIFIED);
   });
 
   it("when a sealed code was copied into a message to someone else, then it is never sent: the message fails", async () => {

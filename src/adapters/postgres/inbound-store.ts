@@ -22,6 +22,7 @@ import { hot, preparedRows } from "./prepared-query.js";
 import { accountFromRow, conversationFromRow, displayTextOf, inboundContent, statusUpdateFromJson } from "./inbound-rows.js";
 import type { InboundReactionContext, InboundReactions } from "./inbound-reactions.js";
 import { appendToOutbox, type OutboxEvent } from "./outbox.js";
+import { voidOtpsOfFailedMessages } from "./otp-failures.js";
 import { accounts, webhookUnroutable } from "./schema/control.js";
 import { contacts, conversations, messages, pendingStatuses, providerUpdates, type ConversationStatusName } from "./schema/tenant.js";
 import { setTenantSearchPath, tenantSchemaName } from "./tenant-scope.js";
@@ -497,6 +498,7 @@ export class PostgresTenantInboundStore implements TenantInboundStore {
         ...(change.pricing ? { pricing: { ...change.pricing } } : {}),
       })
       .where(eq(messages.id, messageId));
+    if (change.status === "failed") await voidOtpsOfFailedMessages(this.#tx, [messageId]);
   }
 
   async keepPendingStatus(update: StatusUpdate): Promise<boolean> {

@@ -33,6 +33,7 @@ import { deleteJobs, rescheduleJobs, type ClaimedSend, type SendAccount } from "
 import { accounts } from "./schema/control.js";
 import { messages, pendingStatuses } from "./schema/tenant.js";
 import { withTenant } from "./tenant-scope.js";
+import { voidOtpsOfFailedMessages } from "./otp-failures.js";
 
 /** The lock inbound-store.ts `lockWamid` takes (class "wa" + 3): status work on one wamid is serialised by it. */
 
@@ -116,6 +117,7 @@ export async function recordSendResults(db: Database, tenantId: string, results:
           ),
         );
       }
+      await voidOtpsOfFailedMessages(tx, [...updated]);
     }
 
     const requeued = results.filter((r) => r.kind === "retry" || r.kind === "paused" || r.kind === "missed");
