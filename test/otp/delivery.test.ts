@@ -3,12 +3,13 @@
  * the sealed code at the provider boundary (Graph API simulator), while the
  * stored message keeps the sealed form.
  */
+import { createHmac } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { OtpOutcome } from "../../gen/whatsapp/v1/otp_pb.js";
 import { GraphSimulator } from "../support/graph-simulator.js";
 import { SEALED_CODE_PREFIX } from "../../src/domain/otp/sealed-code.js";
-import { AUTH_TEMPLATE, createOtpAccount, eventually, messageContent, newRecipient, otpTenant, startOtpHarness, type OtpHarness } from "./support.js";
+import { APP_SECRET, AUTH_TEMPLATE, createOtpAccount, eventually, messageContent, newRecipient, otpTenant, startOtpHarness, type OtpHarness } from "./support.js";
 
 let simulator: GraphSimulator;
 let harness: OtpHarness;
@@ -68,6 +69,52 @@ describe("delivery of a one-time code", () => {
     const again = await tenant.otp.sendOtp({ accountId: account.id, phone, code: "550914", templateName: AUTH_TEMPLATE });
     await eventually(async () => simulator.acceptedFor(again.messageId)[0]);
     expect((await tenant.otp.verifyOtp({ target: { case: "otpId", value: again.otpId }, code: "550914" })).outcome).toBe(OtpOutcome.VERIFIED);
+  });
+
+  it("when a status webhook reports the code's message failed, then the OTP is void too", async () => {
+    const tenant = otpTenant(harness, "deliver-failed-status");
+    const account = await createOtpAccount(harness, tenant, "otp-token-4");
+    simulator.setToken(account.phoneNumberId, "otp-token-4");
+    const phone = newRecipient();
+    const sent = await tenant.otp.sendOtp({ accountId: account.id, phone, code: "771204", templateName: AUTH_TEMPLATE });
+    const accepted = await eventually(async () => simulator.acceptedFor(sent.messageId)[0]);
+    await eventually(async () => ((await messageContent(harness, tenant, sent.messageId)).status === "sent" ? true : undefined));
+
+    // Meta's failed status for the message (reference: statuses[].errors), signed like Meta signs it.
+    const raw = JSON.stringify({
+      object: "whatsapp_business_account",
+      entry: [
+        {
+          id: account.wabaId,
+          changes: [
+            {
+              field: "messages",
+              value: {
+                messaging_product: "whatsapp",
+                metadata: { display_phone_number: account.displayPhoneNumber.replace("+", ""), phone_number_id: account.phoneNumberId },
+                statuses: [
+                  {
+                    id: accepted.wamid,
+                    status: "failed",
+                    timestamp: String(Math.floor(Date.now() / 1000)),
+                    recipient_id: phone.slice(1),
+                    errors: [{ code: 131026, title: "Message undeliverable", message: "Message undeliverable", error_data: { details: "Message Undeliverable." } }],
+                  },
+                ],
+              },
+            },
+          ],
+        },
+      ],
+    });
+    const response = await fetch(`${harness.svc.service.url}/webhook`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-hub-signature-256": `sha256=${createHmac("sha256", APP_SECRET).update(raw).digest("hex")}` },
+      body: raw,
+    });
+    expect(response.status).toBe(200);
+    await eventually(async () => ((await messageContent(harness, tenant, sent.messageId)).status === "failed" ? true : undefined));
+    expect((await tenant.otp.verifyOtp({ target: { case: "otpId", value: sent.otpId }, code: "771204" })).outcome).toBe(OtpOutcome.EXPIRED);
   });
 
   it("when a sealed code was copied into a message to someone else, then it is never sent: the message fails", async () => {
