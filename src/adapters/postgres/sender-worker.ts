@@ -92,6 +92,11 @@ const DEFAULT_RECONCILE: ReconcileSettings = { windowMs: 10 * 60_000, checkEvery
 const ENSURE_PACING_EVERY_MS = 1_000;
 const RECORD_RETRY_MS = 500;
 
+/** What tests and benches may tune (everything but the dependencies the context gives). */
+export type SenderTuning = Partial<
+  Omit<SenderWorkerOptions, "db" | "providers" | "secretBox" | "logger" | "wakeup" | "onEventsCommitted" | "newId" | "now">
+>;
+
 export class SenderWorker {
   readonly workerId: string;
   readonly #o: Required<Omit<SenderWorkerOptions, "wakeup" | "onEventsCommitted" | "workerId" | "retry" | "circuit" | "reconcile">>;

@@ -3,11 +3,9 @@
  * application context when this replica runs the `sender` worker.
  */
 import type { AppContext } from "../../context.js";
-import { SenderWorker, type SenderWorkerOptions } from "./sender-worker.js";
+import { SenderWorker, type SenderTuning } from "./sender-worker.js";
 
-export type SenderTuning = Partial<
-  Omit<SenderWorkerOptions, "db" | "providers" | "secretBox" | "logger" | "wakeup" | "onEventsCommitted" | "newId" | "now">
->;
+export type { SenderTuning };
 
 export function startSenderWorker(app: AppContext, tuning: SenderTuning = {}): SenderWorker | undefined {
   if (!app.config.workers.has("sender")) return undefined;
