@@ -519,9 +519,9 @@ async function liveAccount(tx: Database, tenantId: string, accountId: string): P
   return row && { ...row, provider: row.provider as Provider };
 }
 
-/** The schema's status type predates ARCHIVED and LIMIT_EXCEEDED (the column has no check: any status is stored). */
+/** The stored status (the schema lists the same names as the domain). */
 function db(status: TemplateStatus): TemplateStatusName {
-  return status as TemplateStatusName;
+  return status;
 }
 
 function sameLanguage(a: string, b: string): boolean {
