@@ -59,7 +59,7 @@ describe("delivery of a one-time code", () => {
     const account = await createOtpAccount(harness, tenant, "otp-token-3");
     simulator.setToken(account.phoneNumberId, "otp-token-3");
     const phone = newRecipient();
-    simulator.failNext(1, { kind: "error", httpStatus: 400, code: 131026, title: "Message undeliverable" });
+    simulator.failNext(1, { kind: "error", httpStatus: 400, code: 131026, title: "Message undeliverable" }, account.phoneNumberId);
     const sent = await tenant.otp.sendOtp({ accountId: account.id, phone, code: "550913", templateName: AUTH_TEMPLATE });
     await eventually(async () => ((await messageContent(harness, tenant, sent.messageId)).status === "failed" ? true : undefined));
 

@@ -44,9 +44,9 @@ describe("Meta error policy", () => {
   it("when 5xx bursts and throughput refusals come, then the messages are retried with backoff and all end sent, once", async () => {
     const app = svc.service.app;
     const account = await createAccount(app, { rate: 200 });
-    simulator.failNext(3, { kind: "error", httpStatus: 500, code: 131000 });
-    simulator.failNext(2, { kind: "error", httpStatus: 503, code: 131016 });
-    simulator.failNext(2, { kind: "error", httpStatus: 400, code: 130429 });
+    simulator.failNext(3, { kind: "error", httpStatus: 500, code: 131000 }, account.phoneNumberId);
+    simulator.failNext(2, { kind: "error", httpStatus: 503, code: 131016 }, account.phoneNumberId);
+    simulator.failNext(2, { kind: "error", httpStatus: 400, code: 130429 }, account.phoneNumberId);
     const ids = await queueMessages(app, account, Array.from({ length: 20 }, () => ({ to: recipient() })));
     const states = await settled(app.database.db, account.tenantId, ids);
     expect(states.map((s) => s.status)).toEqual(Array(20).fill("sent"));
@@ -85,7 +85,7 @@ describe("Meta error policy", () => {
   it("when a retryable error keeps coming, then the message fails after the last attempt with that error", async () => {
     const app = svc.service.app;
     const account = await createAccount(app);
-    simulator.failNext(6, { kind: "error", httpStatus: 503, code: 131016 });
+    simulator.failNext(6, { kind: "error", httpStatus: 503, code: 131016 }, account.phoneNumberId);
     const [id] = await queueMessages(app, account, [{ to: recipient() }]);
     const [state] = await settled(app.database.db, account.tenantId, [id!]);
     expect(state).toMatchObject({ status: "failed", errorCode: "131016", attemptCount: 6 });
@@ -95,7 +95,7 @@ describe("Meta error policy", () => {
   it("when the answer never comes after Meta took the message, then it is not sent again and ends failed as an unknown outcome", async () => {
     const app = svc.service.app;
     const account = await createAccount(app);
-    simulator.failNext(1, { kind: "hang", accepted: true });
+    simulator.failNext(1, { kind: "hang", accepted: true }, account.phoneNumberId);
     const [id] = await queueMessages(app, account, [{ to: recipient() }]);
     const [state] = await settled(app.database.db, account.tenantId, [id!], 15_000);
     expect(state).toMatchObject({ status: "failed", errorCode: "0", errorTitle: "Send outcome unknown" });
@@ -107,7 +107,7 @@ describe("Meta error policy", () => {
     const app = svc.service.app;
     const account = await createAccount(app, { rate: 200 });
     // FAST_SENDER: 5 faults in a row open the circuit for 500 ms.
-    simulator.failNext(5, { kind: "error", httpStatus: 500, code: 131000 });
+    simulator.failNext(5, { kind: "error", httpStatus: 500, code: 131000 }, account.phoneNumberId);
     const ids = await queueMessages(app, account, Array.from({ length: 5 }, () => ({ to: recipient() })));
     const openUntil = await eventually(async () => {
       const [row] = await queryRows<{ circuit_state: string; open_until_ms: string | number | null }>(

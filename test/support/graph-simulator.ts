@@ -111,7 +111,7 @@ export class GraphSimulator {
   readonly #pairRate: { max: number; windowMs: number };
   readonly #tokens = new Map<string, string>();
   readonly #recipientErrors = new Map<string, number>();
-  readonly #trouble: Trouble[] = [];
+  readonly #trouble: { trouble: Trouble; phoneNumberId: string | undefined }[] = [];
   readonly #acceptedTimes = new Map<string, number[]>();
   readonly #pairTimes = new Map<string, number[]>();
   readonly #hung = new Set<http.ServerResponse>();
@@ -143,9 +143,13 @@ export class GraphSimulator {
     this.#recipientErrors.set(to, code);
   }
 
-  /** The next `count` requests meet `trouble` (before any other check). */
-  failNext(count: number, trouble: Trouble): void {
-    for (let i = 0; i < count; i++) this.#trouble.push(trouble);
+  /**
+   * The next `count` requests meet `trouble` (before any other check) — only
+   * requests for `phoneNumberId` when given, so a straggler of another test
+   * (a retry, a reconcile) cannot take one.
+   */
+  failNext(count: number, trouble: Trouble, phoneNumberId?: string): void {
+    for (let i = 0; i < count; i++) this.#trouble.push({ trouble, phoneNumberId });
   }
 
   acceptedFor(messageId: string): SimulatedRequest[] {
@@ -303,7 +307,8 @@ export class GraphSimulator {
     authorization: string,
     at: number,
   ): { kind: "accept" } | { kind: "reject"; httpStatus: number; code: number; body: unknown } | { kind: "hang"; accepted: boolean } {
-    const trouble = this.#trouble.shift();
+    const index = this.#trouble.findIndex((t) => t.phoneNumberId === undefined || t.phoneNumberId === phoneNumberId);
+    const trouble = index < 0 ? undefined : this.#trouble.splice(index, 1)[0]!.trouble;
     if (trouble?.kind === "hang") return trouble;
     if (trouble?.kind === "error") return reject(trouble.httpStatus, trouble.code, trouble.title);
     const token = this.#tokens.get(phoneNumberId);
