@@ -37,6 +37,7 @@ import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-no
 import { AccountService } from "../gen/whatsapp/v1/account_pb.js";
 import { Provider } from "../gen/whatsapp/v1/account_pb.js";
 import { MessagingService } from "../gen/whatsapp/v1/messaging_pb.js";
+import { TemplateCategory, TemplateService } from "../gen/whatsapp/v1/template_pb.js";
 import { createTestDatabase } from "../test/support/database.js";
 import { GraphSimulator } from "../test/support/graph-simulator.js";
 import { tenantHeader } from "../test/support/service.js";
@@ -80,6 +81,9 @@ async function freePort(): Promise<number> {
 async function startService(env: Record<string, string>, tsx: boolean): Promise<{ child: ChildProcess; url: string }> {
   const port = await freePort();
   const args = tsx ? ["--import", "tsx", path.join(ROOT, "src/main.ts")] : [path.join(ROOT, "dist/src/main.js")];
+  // BENCH_SERVICE_NODE_OPTIONS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`) goes to the service processes only.
+  const nodeOptions = process.env.BENCH_SERVICE_NODE_OPTIONS;
+  if (nodeOptions) args.unshift(...nodeOptions.split(" ").filter((a) => a !== ""));
   const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...env, PORT: String(port), HOST: "127.0.0.1" }, stdio: ["ignore", "ignore", "inherit"] });
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 60_000;
@@ -99,6 +103,14 @@ async function peakRssMb(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, "utf8");
   const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
   return kb / 1024;
+}
+
+/** utime + stime of a process, in seconds (/proc/<pid>/stat, clock ticks of 1/100 s). */
+async function cpuSeconds(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, "utf8");
+  // Fields after the command name (which may hold spaces), from field 3 on: utime is 14, stime 15.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 function percentile(sorted: readonly number[], p: number): number {
@@ -130,13 +142,19 @@ async function main(): Promise<void> {
     const transport = { ...createGrpcTransport({ baseUrl: service.url, interceptors: [tenantHeader(tenant)], sessionManager: sessions }), close: () => sessions.abort() };
     const accountsApi = createClient(AccountService, transport);
     const messagingApi = createClient(MessagingService, transport);
+    const templatesApi = createClient(TemplateService, transport);
     const accounts: { id: string; phoneNumberId: string }[] = [];
     for (let i = 0; i < o.accounts; i++) {
       const phoneNumberId = `10${Date.now()}${i}`;
       const created = await accountsApi.createAccount({
-        account: { provider: Provider.META, phoneNumberId, displayName: `bench ${i}`, rateLimitPerSecond: o.rate, credentials: { accessToken: "bench-token" } },
+        account: { provider: Provider.META, phoneNumberId, wabaId: `20${phoneNumberId}`, displayName: `bench ${i}`, rateLimitPerSecond: o.rate, credentials: { accessToken: "bench-token" } },
       });
       accounts.push({ id: created.account!.id, phoneNumberId });
+      // SendMessage checks a template send against the stored template: one approved hello_world per account.
+      simulator.createStatus = "APPROVED";
+      await templatesApi.createTemplate({
+        template: { accountId: created.account!.id, name: "hello_world", language: "en_US", category: TemplateCategory.UTILITY, components: { body: { text: "Hello World" } } },
+      });
     }
 
     console.log(`bench/outbound: queueing ${o.messages} messages over ${o.accounts} accounts at ${o.rate}/s each (${o.concurrency} in flight)…`);
@@ -144,6 +162,7 @@ async function main(): Promise<void> {
     let next = 0;
     let enqueueErrors = 0;
     const started = performance.now();
+    const cpuBefore = await cpuSeconds(service.child.pid!);
     await Promise.all(
       Array.from({ length: o.concurrency }, async () => {
         for (let i = next++; i < o.messages; i = next++) {
@@ -163,6 +182,7 @@ async function main(): Promise<void> {
       }),
     );
     const enqueueSeconds = (performance.now() - started) / 1000;
+    const enqueueCpu = (await cpuSeconds(service.child.pid!)) - cpuBefore;
     const queued = o.messages - enqueueErrors;
     // Phase 2, a sender-only process: it finds the whole queue waiting, so its rate is the delivery path's own.
     transport.close?.();
@@ -180,6 +200,7 @@ async function main(): Promise<void> {
     latencies.sort((a, b) => a - b);
     console.log("");
     console.log(`enqueue   ${queued} queued in ${enqueueSeconds.toFixed(1)} s (${Math.round(queued / enqueueSeconds)}/s), p50 ${percentile(latencies, 50).toFixed(2)} ms, p99 ${percentile(latencies, 99).toFixed(2)} ms, errors ${enqueueErrors}`);
+    console.log(`          service CPU ${enqueueCpu.toFixed(1)} s over the enqueue (${((enqueueCpu / Math.max(1, queued)) * 1e6).toFixed(0)} µs per message, user+system)`);
     console.log(`sent      ${accepted.length} accepted in ${((last - first) / 1000).toFixed(1)} s → ${Math.round(accepted.length / ((last - first) / 1000))} messages/s`);
     console.log(`refused   ${simulator.requests.filter((r) => r.code === 130429).length} × 130429, ${simulator.requests.filter((r) => r.outcome !== "accepted").length} refusals in all; duplicates ${accepted.length - new Set(accepted.map((r) => r.messageId)).size}`);
     console.log("account                      configured  achieved  ratio   max in any 1 s");

@@ -1,8 +1,10 @@
-import { and, eq, ne, sql } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 
 import type { ConversationSnapshot, ConversationSource } from "../../domain/inbound-events.js";
 import type { Database } from "./database.js";
 import { conversationFromRow } from "./inbound-rows.js";
+import { conversationReturned, conversationRowFromReturned, type ConversationReturned } from "./outbound-rows.js";
+import { hot, preparedRows } from "./prepared-query.js";
 import { conversations } from "./schema/tenant.js";
 
 /** What a business-initiated start (StartConversation) gives the conversation it opens or joins. */
@@ -25,7 +27,7 @@ export interface OpeningDetails {
  * added to a conversation that closed under it. A concurrent transaction
  * that opens the same conversation first makes our insert a no-op on the
  * one-open-conversation index; we then waited for its commit and read the
- * winner.
+ * winner. Finding and opening are one prepared statement (one round trip).
  *
  * With `details`, an open conversation found is given them too (the start
  * joins it): context replaced when given, refs and metadata merged.
@@ -35,13 +37,16 @@ export async function findOrOpenConversation(
   input: { accountId: string; contactId: string; at: Date; source: ConversationSource; newId: () => string; details?: OpeningDetails },
 ): Promise<{ conversation: ConversationSnapshot; opened: boolean }> {
   const { accountId, contactId, at, details } = input;
-  const open = () =>
-    tx
-      .select()
-      .from(conversations)
-      .where(and(eq(conversations.accountId, accountId), eq(conversations.contactId, contactId), ne(conversations.status, "closed")))
-      .limit(1)
-      .for("update");
+  const open = async () => {
+    const [row] = await preparedRows<ConversationReturned>(
+      tx,
+      hot`select ${CONVERSATION_RETURNED} from conversations
+           where account_id = ${accountId}::uuid and contact_id = ${contactId}::uuid and status <> 'closed'
+           limit 1
+             for update`,
+    );
+    return row && conversationRowFromReturned(row);
+  };
   const joined = async (row: typeof conversations.$inferSelect) => {
     if (!details) return { conversation: conversationFromRow(row), opened: false };
     const [updated] = await tx
@@ -57,24 +62,34 @@ export async function findOrOpenConversation(
     if (!updated) throw new Error(`conversation ${row.id} vanished`);
     return { conversation: conversationFromRow(updated), opened: false };
   };
-  const [existing] = await open();
-  if (existing) return joined(existing);
-  const [inserted] = await tx
-    .insert(conversations)
-    .values({
-      id: input.newId(),
-      accountId,
-      contactId,
-      status: "active",
-      source: input.source,
-      createTime: at,
-      updateTime: at,
-      ...(details ? { context: details.context === "" ? null : details.context, externalRefs: details.externalRefs, metadata: details.metadata } : {}),
-    })
-    .onConflictDoNothing({ target: [conversations.accountId, conversations.contactId], where: sql`status <> 'closed'` })
-    .returning();
-  if (inserted) return { conversation: conversationFromRow(inserted), opened: true };
-  const [winner] = await open();
+  // Found (locked) or opened in ONE statement, one round trip. Without details
+  // the new row gets the columns' defaults (no context, empty refs and metadata).
+  const iso = at.toISOString();
+  const [first] = await preparedRows<ConversationReturned & { opened: boolean }>(
+    tx,
+    hot`with found as (
+          select * from conversations
+           where account_id = ${accountId}::uuid and contact_id = ${contactId}::uuid and status <> 'closed'
+           limit 1
+             for update),
+        inserted as (
+          insert into conversations (id, account_id, contact_id, status, source, create_time, update_time, context, external_refs, metadata)
+          select ${input.newId()}::uuid, ${accountId}::uuid, ${contactId}::uuid, 'active', ${input.source}::text, ${iso}::timestamptz, ${iso}::timestamptz,
+                 ${details && details.context !== "" ? details.context : null}::text,
+                 ${JSON.stringify(details?.externalRefs ?? {})}::text::jsonb, ${JSON.stringify(details?.metadata ?? {})}::text::jsonb
+           where not exists (select 1 from found)
+          on conflict (account_id, contact_id) where status <> 'closed' do nothing
+          returning *)
+        select false as opened, ${CONVERSATION_RETURNED} from found
+        union all
+        select true as opened, ${CONVERSATION_RETURNED} from inserted`,
+  );
+  if (first?.opened) return { conversation: conversationFromRow(conversationRowFromReturned(first)), opened: true };
+  if (first) return joined(conversationRowFromReturned(first));
+  // A concurrent transaction opened it first: our insert was a no-op once it committed; read the winner.
+  const winner = await open();
   if (!winner) throw new Error(`no open conversation for contact ${contactId} after a conflicting insert`);
   return joined(winner);
 }
+
+const CONVERSATION_RETURNED = conversationReturned();

@@ -10,7 +10,7 @@ import { DomainError } from "../../domain/errors.js";
 import type { AccountQueueStats, StoredMessage } from "../../domain/outbound/index.js";
 import type { FailedMessagesPage, FailedMessagesQuery, OutboundStore, OutboundTransaction } from "../../ports/outbound-store.js";
 import type { Database } from "./database.js";
-import { PostgresOutboundTransaction } from "./outbound-transaction.js";
+import { PostgresOutboundTransaction, tenantSchemaExists } from "./outbound-transaction.js";
 import { selectStoredMessages, storedMessageFromRow, UUID } from "./outbound-rows.js";
 import { accounts, sendPacing, tenants } from "./schema/control.js";
 import { contacts, messages } from "./schema/tenant.js";
@@ -38,7 +38,8 @@ export class PostgresOutboundStore implements OutboundStore {
   async inTransaction<T>(tenantId: string, work: (tx: OutboundTransaction) => Promise<T>): Promise<T> {
     let written = { events: 0, jobs: 0 };
     const result = await withTenant(this.#db, tenantId, async (tx) => {
-      const transaction = new PostgresOutboundTransaction(tx, tenantId, await tenantExists(tx, tenantId), this.#options.newId);
+      // Whether the tenant has a schema is asked only if a read needs it (an account found answers it).
+      const transaction = new PostgresOutboundTransaction(tx, tenantId, () => tenantSchemaExists(tx, tenantId), this.#options.newId);
       const value = await work(transaction);
       written = transaction.written;
       return value;

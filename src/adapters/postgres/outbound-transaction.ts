@@ -2,8 +2,13 @@
  * The send path's writes inside one tenant transaction (search_path set to
  * the tenant's schema by withTenant): contact, conversation, message, the
  * send job in control.jobs and the events in the outbox, committed together.
+ *
+ * Every statement of SendMessage's transaction is a hot prepared statement
+ * (prepared-query.ts: one round trip each on postgres.js), and the message
+ * insert returns the stored message (with its contact and account number),
+ * so reading it back right after costs no statement.
  */
-import { and, eq, getTableColumns, isNull, max, or, sql } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 
 import type { InboundEvent } from "../../domain/inbound-events.js";
 import type { ConversationForSend, Recipient, RecipientContact, SendingAccount, StoredMessage } from "../../domain/outbound/index.js";
@@ -12,10 +17,23 @@ import type { MessageReference, NewOutboundMessage, OutboundTransaction } from "
 import { toOutboxEvent } from "../events/inbound-events-pb.js";
 import type { Database } from "./database.js";
 import { accountFromRow, contactFromRow, conversationFromRow } from "./inbound-rows.js";
-import { selectStoredMessages, storedMessageFromRow, UUID } from "./outbound-rows.js";
+import {
+  CONTACT_RETURNED,
+  contactRowFromReturned,
+  conversationReturned,
+  conversationRowFromReturned,
+  selectStoredMessages,
+  STORED_MESSAGE_RETURNED,
+  storedMessageFromRow,
+  storedMessageRowFromReturned,
+  UUID,
+  type ContactReturned,
+  type ConversationReturned,
+} from "./outbound-rows.js";
 import { appendToOutbox } from "./outbox.js";
-import { accounts, jobs } from "./schema/control.js";
-import { contacts, conversations, messages, sendIdempotencyKeys } from "./schema/tenant.js";
+import { hot, preparedRows } from "./prepared-query.js";
+import { accounts, jobs, tenants } from "./schema/control.js";
+import { messages, sendIdempotencyKeys } from "./schema/tenant.js";
 import { findOrOpenConversation } from "./open-conversation.js";
 
 export const SEND_MESSAGE_JOB = "send_message";
@@ -29,136 +47,188 @@ export interface WrittenWork {
 export class PostgresOutboundTransaction implements OutboundTransaction {
   readonly #tx: Database;
   readonly #tenantId: string;
-  /** False when the tenant has no schema yet: tenant tables do not exist, so nothing is found. */
-  readonly #tenantExists: boolean;
+  /**
+   * False when the tenant has no schema yet: tenant tables do not exist, so
+   * nothing is found. Either known when constructed, or asked (once) when a
+   * read first needs it — an account of the tenant found on the way answers
+   * it for free.
+   */
+  #tenantExists: boolean | (() => Promise<boolean>);
   readonly #newId: () => string;
+  /**
+   * The message this transaction just inserted, as its INSERT returned it:
+   * `message()` of that id answers from here. Dropped by any write of this
+   * class that could change it (or its contact) afterwards.
+   */
+  #inserted: StoredMessage | undefined;
+  /** Send jobs written with their message by insertOutboundMessage, by message id, not yet counted by enqueueSend. */
+  readonly #queuedWithInsert = new Map<string, { accountId: string; priority: number }>();
   readonly written: WrittenWork = { events: 0, jobs: 0 };
 
-  constructor(tx: Database, tenantId: string, tenantExists: boolean, newId: () => string) {
+  constructor(tx: Database, tenantId: string, tenantExists: boolean | (() => Promise<boolean>), newId: () => string) {
     this.#tx = tx;
     this.#tenantId = tenantId;
     this.#tenantExists = tenantExists;
     this.#newId = newId;
   }
 
+  async #knownTenant(): Promise<boolean> {
+    if (typeof this.#tenantExists === "function") this.#tenantExists = await this.#tenantExists();
+    return this.#tenantExists;
+  }
+
   async account(accountId: string): Promise<SendingAccount | undefined> {
     if (!UUID.test(accountId)) return undefined;
-    const [row] = await this.#tx
-      .select()
-      .from(accounts)
-      .where(and(eq(accounts.id, accountId), eq(accounts.tenantId, this.#tenantId), isNull(accounts.deleteTime)))
-      .limit(1);
-    return row && { ...accountFromRow(row), status: row.status as SendingAccount["status"] };
+    const [row] = await preparedRows<AccountRow>(
+      this.#tx,
+      hot`select id, tenant_id, provider, phone_number_id, waba_id, business_id, display_phone_number, status from ${accounts}
+           where id = ${accountId}::uuid and tenant_id = ${this.#tenantId} and delete_time is null
+           limit 1`,
+    );
+    if (!row) return undefined;
+    // A tenant with an account has its schema.
+    this.#tenantExists = true;
+    return {
+      ...accountFromRow({
+        id: row.id,
+        tenantId: row.tenant_id,
+        provider: row.provider,
+        phoneNumberId: row.phone_number_id,
+        wabaId: row.waba_id,
+        businessId: row.business_id,
+        displayPhoneNumber: row.display_phone_number,
+      }),
+      status: row.status as SendingAccount["status"],
+    };
   }
 
   async claimIdempotencyKey(key: string, messageId: string, now: Date, expireTime: Date): Promise<string> {
-    const [claimed] = await this.#tx
-      .insert(sendIdempotencyKeys)
-      .values({ key, messageId, createTime: now, expireTime })
-      .onConflictDoUpdate({
-        target: sendIdempotencyKeys.key,
-        set: { messageId, createTime: now, expireTime },
-        // Only an expired key is taken over; a live one stays with its first message.
-        setWhere: sql`${sendIdempotencyKeys.expireTime} <= ${now.toISOString()}::timestamptz`,
-      })
-      .returning({ messageId: sendIdempotencyKeys.messageId });
-    if (claimed) return claimed.messageId;
+    this.#inserted = undefined;
+    const [claimed] = await preparedRows<{ message_id: string }>(
+      this.#tx,
+      hot`insert into ${sendIdempotencyKeys} as k (key, message_id, create_time, expire_time)
+          values (${key}, ${messageId}::uuid, ${now.toISOString()}::timestamptz, ${expireTime.toISOString()}::timestamptz)
+          on conflict (key) do update set message_id = excluded.message_id, create_time = excluded.create_time, expire_time = excluded.expire_time
+          -- Only an expired key is taken over; a live one stays with its first message.
+           where k.expire_time <= excluded.create_time
+          returning message_id`,
+    );
+    if (claimed) return claimed.message_id;
     // The key is live and was committed by another transaction (we waited for it on the primary key).
-    const [first] = await this.#tx.select({ messageId: sendIdempotencyKeys.messageId }).from(sendIdempotencyKeys).where(eq(sendIdempotencyKeys.key, key));
+    const [first] = await preparedRows<{ message_id: string }>(this.#tx, hot`select message_id from ${sendIdempotencyKeys} where key = ${key}`);
     if (!first) throw new Error(`idempotency key conflict without a row for key ${JSON.stringify(key)}`);
-    return first.messageId;
+    return first.message_id;
   }
 
   async upsertRecipient(recipient: Recipient, at: Date): Promise<RecipientContact> {
-    const [row] = await this.#tx
-      .insert(contacts)
-      .values({ id: this.#newId(), waId: recipient.waId, phoneE164: recipient.e164, firstSeenTime: at, lastSeenTime: at })
-      .onConflictDoUpdate({
-        target: contacts.waId,
-        // Nothing of a known contact changes on a send (last_seen is about the contact writing);
-        // the no-op update returns the row and locks it like the inbound path does.
-        set: { phoneE164: sql`coalesce(${contacts.phoneE164}, excluded.phone_e164)` },
-      })
-      .returning({ ...getTableColumns(contacts), inserted: sql<boolean>`(xmax = 0)` });
+    this.#inserted = undefined;
+    const [row] = await preparedRows<ContactReturned & { inserted: boolean }>(
+      this.#tx,
+      hot`insert into contacts as contacts (id, wa_id, phone_e164, first_seen_time, last_seen_time)
+          values (${this.#newId()}::uuid, ${recipient.waId}, ${recipient.e164}, ${at.toISOString()}::timestamptz, ${at.toISOString()}::timestamptz)
+          -- Nothing of a known contact changes on a send (last_seen is about the contact writing);
+          -- the no-op update returns the row and locks it like the inbound path does.
+          on conflict (wa_id) do update set phone_e164 = coalesce(contacts.phone_e164, excluded.phone_e164)
+          returning ${CONTACT_RETURNED}, (xmax = 0) as inserted`,
+    );
     if (!row) throw new Error("contact upsert returned no row");
-    const { inserted, ...contact } = row;
-    return { contact: contactFromRow(contact), created: inserted };
+    return { contact: contactFromRow(contactRowFromReturned(row)), created: row.inserted };
   }
 
   async lastInboundTime(accountId: string, contactId: string): Promise<Date | undefined> {
     // Every conversation counts: the window belongs to the number and the user, not to one thread.
-    const [row] = await this.#tx
-      .select({ last: max(conversations.lastInboundTime) })
-      .from(conversations)
-      .where(and(eq(conversations.accountId, accountId), eq(conversations.contactId, contactId)));
-    return row?.last ?? undefined;
+    const [row] = await preparedRows<{ last_ms: number | string | null }>(
+      this.#tx,
+      hot`select (extract(epoch from max(last_inbound_time)) * 1000)::float8 as last_ms from conversations
+           where account_id = ${accountId}::uuid and contact_id = ${contactId}::uuid`,
+    );
+    return row?.last_ms == null ? undefined : new Date(Number(row.last_ms));
   }
 
   async findMessage(reference: string): Promise<MessageReference | undefined> {
-    if (!this.#tenantExists) return undefined;
-    const [row] = await this.#tx
-      .select({ id: messages.id, wamid: messages.wamid })
-      .from(messages)
-      .where(UUID.test(reference) ? or(eq(messages.id, reference), eq(messages.wamid, reference)) : eq(messages.wamid, reference))
-      .limit(1);
+    if (!(await this.#knownTenant())) return undefined;
+    const [row] = UUID.test(reference)
+      ? await preparedRows<{ id: string; wamid: string | null }>(
+          this.#tx,
+          hot`select id, wamid from messages where id = ${reference}::uuid or wamid = ${reference} limit 1`,
+        )
+      : await preparedRows<{ id: string; wamid: string | null }>(this.#tx, hot`select id, wamid from messages where wamid = ${reference} limit 1`);
     return row && { id: row.id, wamid: row.wamid ?? undefined };
   }
 
   async findOrOpenConversation(accountId: string, contactId: string, at: Date): Promise<ConversationForSend> {
+    this.#inserted = undefined;
     return findOrOpenConversation(this.#tx, { accountId, contactId, at, source: "manual", newId: this.#newId });
   }
 
   async insertOutboundMessage(message: NewOutboundMessage): Promise<void> {
-    await this.#tx.insert(messages).values({
-      id: message.id,
-      accountId: message.accountId,
-      conversationId: message.conversationId,
-      contactId: message.contactId,
-      direction: "outbound",
-      type: message.type,
-      status: "queued",
-      content: message.content,
-      metadata: message.metadata,
-      idempotencyKey: message.idempotencyKey ?? null,
-      priority: message.priority,
-      recipient: message.recipient.waId,
-      replyToMessageId: message.replyToMessageId ?? null,
-    });
+    // Returns what `message()` would read back (selectStoredMessages' join), in the same round trip,
+    // and writes the message's send job with it: a new outbound message is always queued (queueMessage
+    // calls enqueueSend right after, which then only counts it). The job row is the one enqueueSend writes.
+    const jobPriority = PRIORITY_RANK[message.priority];
+    const [row] = await preparedRows(
+      this.#tx,
+      hot`with job as (
+            insert into ${jobs} (id, tenant_id, kind, payload, priority)
+            values (${this.#newId()}::uuid, ${this.#tenantId}::text, ${SEND_MESSAGE_JOB}::text,
+                    ${JSON.stringify({ messageId: message.id, accountId: message.accountId })}::text::jsonb, ${jobPriority}::integer)),
+          m as (
+            insert into messages (id, account_id, conversation_id, contact_id, direction, type, status, content, metadata,
+                                  idempotency_key, priority, recipient, reply_to_message_id)
+            values (${message.id}::uuid, ${message.accountId}::uuid, ${message.conversationId}::uuid, ${message.contactId}::uuid, 'outbound',
+                    ${message.type}::text, 'queued', ${JSON.stringify(message.content)}::text::jsonb, ${JSON.stringify(message.metadata)}::text::jsonb,
+                    ${message.idempotencyKey ?? null}::text, ${message.priority}::text, ${message.recipient.waId}::text, ${message.replyToMessageId ?? null}::text)
+            returning *)
+          select ${STORED_MESSAGE_RETURNED}, a.display_phone_number as account_phone
+            from m join contacts c on c.id = m.contact_id
+            left join ${accounts} a on a.id = m.account_id`,
+    );
+    if (!row) throw new Error(`message ${message.id} insert returned no row`);
+    this.#inserted = storedMessageFromRow(storedMessageRowFromReturned(row));
+    this.#queuedWithInsert.set(message.id, { accountId: message.accountId, priority: jobPriority });
   }
 
   async countOutboundMessage(conversationId: string, at: Date) {
-    const [row] = await this.#tx
-      .update(conversations)
-      .set({
-        messageCount: sql`${conversations.messageCount} + 1`,
-        outboundMessageCount: sql`${conversations.outboundMessageCount} + 1`,
-        lastOutboundTime: sql`greatest(${conversations.lastOutboundTime}, ${at.toISOString()}::timestamptz)`,
-        updateTime: sql`now()`,
-      })
-      .where(eq(conversations.id, conversationId))
-      .returning();
+    const [row] = await preparedRows<ConversationReturned>(
+      this.#tx,
+      hot`update conversations
+             set message_count = message_count + 1,
+                 outbound_message_count = outbound_message_count + 1,
+                 last_outbound_time = greatest(last_outbound_time, ${at.toISOString()}::timestamptz),
+                 update_time = now()
+           where id = ${conversationId}::uuid
+          returning ${CONVERSATION_RETURNED}`,
+    );
     if (!row) throw new Error(`conversation ${conversationId} vanished`);
-    return conversationFromRow(row);
+    return conversationFromRow(conversationRowFromReturned(row));
   }
 
   async enqueueSend(job: { messageId: string; accountId: string; tenantId: string; priority: keyof typeof PRIORITY_RANK }): Promise<void> {
-    await this.#tx.insert(jobs).values({
-      id: this.#newId(),
-      tenantId: job.tenantId,
-      kind: SEND_MESSAGE_JOB,
-      payload: { messageId: job.messageId, accountId: job.accountId },
-      priority: PRIORITY_RANK[job.priority],
-    });
+    const queued = this.#queuedWithInsert.get(job.messageId);
+    if (queued && queued.accountId === job.accountId && queued.priority === PRIORITY_RANK[job.priority] && job.tenantId === this.#tenantId) {
+      // Written with the message (insertOutboundMessage), the same row.
+      this.#queuedWithInsert.delete(job.messageId);
+      this.written.jobs++;
+      return;
+    }
+    await preparedRows(
+      this.#tx,
+      hot`insert into ${jobs} (id, tenant_id, kind, payload, priority)
+          values (${this.#newId()}::uuid, ${job.tenantId}::text, ${SEND_MESSAGE_JOB}::text,
+                  ${JSON.stringify({ messageId: job.messageId, accountId: job.accountId })}::text::jsonb, ${PRIORITY_RANK[job.priority]}::integer)`,
+    );
     this.written.jobs++;
   }
 
   async lockMessage(messageId: string): Promise<StoredMessage | undefined> {
-    if (!this.#tenantExists || !UUID.test(messageId)) return undefined;
+    this.#inserted = undefined;
+    if (!(await this.#knownTenant()) || !UUID.test(messageId)) return undefined;
     const [row] = await selectStoredMessages(this.#tx).where(eq(messages.id, messageId)).limit(1).for("update", { of: messages });
     return row && storedMessageFromRow(row);
   }
 
   async requeueMessage(messageId: string): Promise<void> {
+    this.#inserted = undefined;
     await this.#tx
       .update(messages)
       .set({
@@ -180,13 +250,41 @@ export class PostgresOutboundTransaction implements OutboundTransaction {
   }
 
   async message(messageId: string): Promise<StoredMessage | undefined> {
-    if (!this.#tenantExists || !UUID.test(messageId)) return undefined;
-    const [row] = await selectStoredMessages(this.#tx).where(eq(messages.id, messageId)).limit(1);
-    return row && storedMessageFromRow(row);
+    if (this.#inserted?.id === messageId) return this.#inserted;
+    if (!(await this.#knownTenant()) || !UUID.test(messageId)) return undefined;
+    const [row] = await preparedRows(
+      this.#tx,
+      hot`select ${STORED_MESSAGE_RETURNED}, a.display_phone_number as account_phone
+            from messages m join contacts c on c.id = m.contact_id
+            left join ${accounts} a on a.id = m.account_id
+           where m.id = ${messageId}::uuid
+           limit 1`,
+    );
+    return row && storedMessageFromRow(storedMessageRowFromReturned(row));
   }
 
   async appendEvents(events: readonly InboundEvent[]): Promise<void> {
     await appendToOutbox(this.#tx, events.map(toOutboxEvent));
     this.written.events += events.length;
   }
+}
+
+const CONVERSATION_RETURNED = conversationReturned();
+
+/** control.accounts columns of a SendingAccount (snake_case: raw SQL). */
+interface AccountRow extends Record<string, unknown> {
+  id: string;
+  tenant_id: string;
+  provider: string;
+  phone_number_id: string;
+  waba_id: string;
+  business_id: string;
+  display_phone_number: string;
+  status: string;
+}
+
+/** Whether the tenant has its schema (a control.tenants row), in one prepared round trip. */
+export async function tenantSchemaExists(tx: Database, tenantId: string): Promise<boolean> {
+  const rows = await preparedRows(tx, hot`select 1 as one from ${tenants} where id = ${tenantId} limit 1`);
+  return rows.length > 0;
 }
