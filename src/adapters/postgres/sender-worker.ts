@@ -371,7 +371,12 @@ export class SenderWorker {
           throttled: entry.throttled,
           pauseMs: this.#o.throttlePauseMs,
         });
-        if (state?.state === "open") this.#o.logger.warn({ accountId, failures: state.failures }, "circuit open: the provider keeps failing for this account");
+        if (state?.state === "open") {
+          this.#o.logger.warn(
+            { accountId, failures: state.failures, openUntil: state.openUntil === null ? undefined : new Date(state.openUntil).toISOString() },
+            "circuit open: the provider keeps failing for this account",
+          );
+        }
       } catch (error) {
         this.#o.logger.error({ err: error, accountId }, "could not update the account's circuit breaker");
       }
