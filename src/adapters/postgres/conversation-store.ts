@@ -25,16 +25,17 @@ import type {
   StartConversationTransaction,
 } from "../../ports/conversation-store.js";
 import { conversationClosedToOutbox } from "../events/conversation-closed-pb.js";
-import type { Database } from "./database.js";
+import type { Database, Transaction } from "./database.js";
 import { accountFromRow, contactFromRow, conversationFromRow } from "./inbound-rows.js";
 import { ensureTenant } from "./migrator.js";
 import { findOrOpenConversation } from "./open-conversation.js";
-import { PostgresOutboundTransaction } from "./outbound-transaction.js";
+import { PostgresOutboundTransaction, type WrittenWork } from "./outbound-transaction.js";
 import { storedMessageFromRow, UUID } from "./outbound-rows.js";
 import { appendToOutbox } from "./outbox.js";
-import { accounts, tenants } from "./schema/control.js";
+import { accounts } from "./schema/control.js";
+import { inCountingTransaction } from "./send-transaction.js";
 import { contacts, conversations, messages, sendIdempotencyKeys, templates, tenantSettings } from "./schema/tenant.js";
-import { withTenant } from "./tenant-scope.js";
+import { tenantExists, withTenant } from "./tenant-scope.js";
 
 export interface ConversationStoreOptions {
   newId: () => string;
@@ -203,30 +204,24 @@ export class PostgresConversationStore implements ConversationStore {
     });
   }
 
-  async inTransaction<T>(tenantId: string, work: (tx: ConversationTransaction) => Promise<T>): Promise<T> {
-    let events = 0;
-    const result = await withTenant(this.#db, tenantId, async (tx) => {
-      const transaction = new PostgresConversationTransaction(tx, tenantId, await tenantExists(tx, tenantId));
-      const value = await work(transaction);
-      events = transaction.events;
-      return value;
-    });
-    if (events > 0) this.#options.onEventsCommitted?.();
-    return result;
+  inTransaction<T>(tenantId: string, work: (tx: ConversationTransaction) => Promise<T>): Promise<T> {
+    return inCountingTransaction(
+      this.#db,
+      tenantId,
+      this.#options,
+      async (tx: Transaction) => new PostgresConversationTransaction(tx, tenantId, await tenantExists(tx, tenantId)),
+      work,
+    );
   }
 
-  async inStartTransaction<T>(tenantId: string, opening: ConversationOpening, work: (tx: StartConversationTransaction) => Promise<T>): Promise<T> {
-    let written = { events: 0, jobs: 0 };
-    const result = await withTenant(this.#db, tenantId, async (tx) => {
-      const transaction = new PostgresStartTransaction(tx, tenantId, await tenantExists(tx, tenantId), this.#options.newId, opening);
-      const value = await work(transaction);
-      written = transaction.written;
-      return value;
-    });
-    // After the commit only: a worker woken earlier would not see the rows.
-    if (written.events > 0) this.#options.onEventsCommitted?.();
-    if (written.jobs > 0) this.#options.onJobsCommitted?.();
-    return result;
+  inStartTransaction<T>(tenantId: string, opening: ConversationOpening, work: (tx: StartConversationTransaction) => Promise<T>): Promise<T> {
+    return inCountingTransaction(
+      this.#db,
+      tenantId,
+      this.#options,
+      async (tx: Transaction) => new PostgresStartTransaction(tx, tenantId, await tenantExists(tx, tenantId), this.#options.newId, opening),
+      work,
+    );
   }
 }
 
@@ -234,7 +229,8 @@ class PostgresConversationTransaction implements ConversationTransaction {
   readonly #tx: Database;
   readonly #tenantId: string;
   readonly #tenantExists: boolean;
-  events = 0;
+  /** Closing events appended; this transaction queues no send jobs. */
+  readonly written: WrittenWork = { events: 0, jobs: 0 };
 
   constructor(tx: Database, tenantId: string, tenantExists: boolean) {
     this.#tx = tx;
@@ -264,7 +260,7 @@ class PostgresConversationTransaction implements ConversationTransaction {
 
   async appendClosed(event: ConversationClosed): Promise<void> {
     await appendToOutbox(this.#tx, [conversationClosedToOutbox(event)]);
-    this.events++;
+    this.written.events++;
   }
 }
 
@@ -355,11 +351,6 @@ export async function readConversationSettings(tx: Database): Promise<StoredConv
   };
 }
 
-
-async function tenantExists(db: Database, tenantId: string): Promise<boolean> {
-  const [row] = await db.select({ id: tenants.id }).from(tenants).where(eq(tenants.id, tenantId)).limit(1);
-  return row !== undefined;
-}
 
 function escapeLike(text: string): string {
   return text.replace(/[\\%_]/g, (c) => `\\${c}`);

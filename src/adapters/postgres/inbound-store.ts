@@ -19,12 +19,23 @@ import type { InboundStore, NewInboundMessage, StatusChange, StoredInboundMessag
 import { toOutboxEvent } from "../events/inbound-events-pb.js";
 import type { Database } from "./database.js";
 import { hot, preparedRows } from "./prepared-query.js";
-import { accountFromRow, conversationFromRow, displayTextOf, inboundContent, statusUpdateFromJson } from "./inbound-rows.js";
+import { accountFromRow, contactFromRow, conversationFromRow, displayTextOf, inboundContent, statusUpdateFromJson } from "./inbound-rows.js";
 import type { InboundReactionContext, InboundReactions } from "./inbound-reactions.js";
+import {
+  accountFromReturned,
+  ACCOUNT_RETURNED,
+  CONTACT_RETURNED,
+  contactRowFromReturned,
+  conversationReturned,
+  conversationRowFromReturned,
+  type AccountReturned,
+  type ContactReturned,
+  type ConversationReturned,
+} from "./returned-rows.js";
 import { appendToOutbox, type OutboxEvent } from "./outbox.js";
 import { voidOtpsOfFailedMessages } from "./otp-failures.js";
 import { accounts, webhookUnroutable } from "./schema/control.js";
-import { contacts, conversations, messages, pendingStatuses, providerUpdates, type ConversationStatusName } from "./schema/tenant.js";
+import { contacts, conversations, messages, pendingStatuses, providerUpdates } from "./schema/tenant.js";
 import { setTenantSearchPath, tenantSchemaName } from "./tenant-scope.js";
 import { findOrOpenConversation } from "./open-conversation.js";
 
@@ -91,7 +102,7 @@ export class TransactionBatch {
     const list = [...wanted.values()];
     const rows = preparedRows<AccountReturned>(
       tx,
-      hot`select id, tenant_id, provider, phone_number_id, waba_id, business_id, display_phone_number from ${accounts}
+      hot`select ${ACCOUNT_RETURNED} from ${accounts}
            where (provider, phone_number_id) in (select * from unnest(${list.map((n) => n.provider)}::text[], ${list.map((n) => n.phoneNumberId)}::text[]))
              and delete_time is null
            order by create_time, id`,
@@ -243,7 +254,7 @@ export class PostgresTenantInboundStore implements TenantInboundStore {
     // expanded by unnest): prepared once per connection, so each call is one
     // round trip, never a Parse/Describe first. Times come back as epoch
     // milliseconds, read alike by both drivers.
-    const rows = await preparedRows<ContactReturned>(
+    const rows = await preparedRows<ContactReturned & { inserted: boolean }>(
       this.#tx,
       hot`insert into contacts as contacts (id, wa_id, phone_e164, profile_name, bsuid, parent_bsuid, username, identity_key_hash, first_seen_time, last_seen_time)
         select id, wa_id, phone_e164, profile_name, bsuid, parent_bsuid, username, identity_key_hash, seen::timestamptz, seen::timestamptz
@@ -268,13 +279,10 @@ export class PostgresTenantInboundStore implements TenantInboundStore {
           update_time = now()
         -- xmax is 0 only on a row version this statement inserted: the one way
         -- to tell an insert from a conflict-update in a single round trip.
-        returning id, wa_id, phone_e164, profile_name, bsuid, parent_bsuid, username, opted_out,
-          (extract(epoch from first_seen_time) * 1000)::float8 as first_seen_ms,
-          (extract(epoch from last_seen_time) * 1000)::float8 as last_seen_ms,
-          (xmax = 0) as inserted`,
+        returning ${CONTACT_RETURNED}, (xmax = 0) as inserted`,
     );
     // RETURNING follows no particular order: matched back by wa id (distinct per call).
-    const byWaId = new Map(rows.map((row) => [row.wa_id, { contact: contactFromReturned(row), created: row.inserted }]));
+    const byWaId = new Map(rows.map((row) => [row.wa_id, { contact: contactFromRow(contactRowFromReturned(row)), created: row.inserted }]));
     return inputs.map(({ profile }) => {
       const upserted = byWaId.get(profile.waId);
       if (!upserted) throw new Error(`contact upsert returned no row for ${profile.waId}`);
@@ -289,8 +297,8 @@ export class PostgresTenantInboundStore implements TenantInboundStore {
     if (pairs.length === 0) return [];
     const key = (accountId: string, contactId: string) => `${accountId}\u0000${contactId}`;
     const found = new Map<string, { conversation: ConversationSnapshot; opened: boolean }>();
-    const keep = (rows: ConversationReturned[]) => {
-      for (const row of rows) found.set(key(row.account_id, row.contact_id), { conversation: conversationFromReturned(row), opened: row.opened });
+    const keep = (rows: OpenedConversationReturned[]) => {
+      for (const row of rows) found.set(key(row.account_id, row.contact_id), { conversation: conversationFromRow(conversationRowFromReturned(row)), opened: row.opened });
     };
     // In contact order: the same lock order in every transaction.
     const sorted = [...pairs].sort((a, b) => compare(a.contactId, b.contactId));
@@ -299,7 +307,7 @@ export class PostgresTenantInboundStore implements TenantInboundStore {
     // insert that loses to a concurrent transaction's (the one-open index)
     // returns nothing; those are read again below, after it committed.
     keep(
-      await preparedRows<ConversationReturned>(
+      await preparedRows<OpenedConversationReturned>(
         this.#tx,
         hot`with wanted as (
               select * from unnest(${sorted.map(() => this.#newId())}::uuid[], ${sorted.map((p) => p.accountId)}::uuid[],
@@ -328,7 +336,7 @@ export class PostgresTenantInboundStore implements TenantInboundStore {
     if (lost.length > 0) {
       // Concurrent transactions opened these first (we waited for their commits).
       keep(
-        await preparedRows<ConversationReturned>(
+        await preparedRows<OpenedConversationReturned>(
           this.#tx,
           hot`select false as opened, ${CONVERSATION_RETURNED} from conversations
                where (account_id, contact_id) in (select * from unnest(${lost.map((p) => p.accountId)}::uuid[], ${lost.map((p) => p.contactId)}::uuid[]))
@@ -419,7 +427,7 @@ export class PostgresTenantInboundStore implements TenantInboundStore {
     const sorted = [...counts].sort((a, b) => compare(a.conversationId, b.conversationId));
     // A conversation named n times counts n messages; the window only moves
     // forward (messages can be processed out of order; greatest ignores null).
-    const rows = await preparedRows<ConversationReturned>(
+    const rows = await preparedRows<OpenedConversationReturned>(
       this.#tx,
       hot`update conversations as c
              set message_count = c.message_count + counted.n,
@@ -432,7 +440,7 @@ export class PostgresTenantInboundStore implements TenantInboundStore {
            where c.id = counted.id
            returning false as opened, ${CONVERSATION_RETURNED_OF_C}`,
     );
-    const byId = new Map(rows.map((row) => [row.id, conversationFromReturned(row)]));
+    const byId = new Map(rows.map((row) => [row.id, conversationFromRow(conversationRowFromReturned(row))]));
     for (const c of counts) if (!byId.has(c.conversationId)) throw new Error(`conversation ${c.conversationId} vanished`);
     return byId;
   }
@@ -584,138 +592,15 @@ function numberKey(provider: Provider, phoneNumberId: string): string {
   return `${provider}\u0000${phoneNumberId}`;
 }
 
-/** control.accounts columns of an AccountRef (snake_case: raw SQL). */
-interface AccountReturned extends Record<string, unknown> {
-  id: string;
-  tenant_id: string;
-  provider: string;
-  phone_number_id: string;
-  waba_id: string;
-  business_id: string;
-  display_phone_number: string;
-}
-
-function accountFromReturned(row: AccountReturned): AccountRef {
-  return accountFromRow({
-    id: row.id,
-    tenantId: row.tenant_id,
-    provider: row.provider,
-    phoneNumberId: row.phone_number_id,
-    wabaId: row.waba_id,
-    businessId: row.business_id,
-    displayPhoneNumber: row.display_phone_number,
-  });
-}
-
 function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** What the contact upsert returns (snake_case: raw SQL). */
-interface ContactReturned extends Record<string, unknown> {
-  id: string;
-  wa_id: string;
-  phone_e164: string | null;
-  profile_name: string | null;
-  bsuid: string | null;
-  parent_bsuid: string | null;
-  username: string | null;
-  opted_out: boolean;
-  first_seen_ms: number;
-  last_seen_ms: number;
-  inserted: boolean;
-}
+/** A conversation row of the find-or-open statements, and whether this statement opened it. */
+type OpenedConversationReturned = ConversationReturned & { opened: boolean };
 
-/** The snapshot `contactFromRow` would give for the same row. */
-function contactFromReturned(row: ContactReturned): ContactSnapshot {
-  return {
-    id: row.id,
-    waId: row.wa_id,
-    phone: row.phone_e164 ?? waIdToE164(row.wa_id),
-    profileName: row.profile_name ?? "",
-    userId: row.bsuid ?? "",
-    parentUserId: row.parent_bsuid ?? "",
-    username: row.username ?? "",
-    optedOut: row.opted_out,
-    firstSeenTime: new Date(Number(row.first_seen_ms)),
-    lastSeenTime: new Date(Number(row.last_seen_ms)),
-  };
-}
-
-/** A conversation's columns as raw SQL returns them, times as epoch milliseconds (read alike by both drivers). */
-const CONVERSATION_COLUMNS = [
-  "id",
-  "account_id",
-  "contact_id",
-  "status",
-  "source",
-  "context",
-  "summary",
-  "external_refs",
-  "metadata",
-  "message_count",
-  "inbound_message_count",
-  "outbound_message_count",
-  "close_reason",
-];
-const CONVERSATION_TIMES = ["last_inbound_time", "last_outbound_time", "create_time", "update_time", "close_time"];
-const conversationReturned = (prefix: string) =>
-  sql.raw(
-    [
-      ...CONVERSATION_COLUMNS.map((c) => `${prefix}${c}`),
-      ...CONVERSATION_TIMES.map((c) => `(extract(epoch from ${prefix}${c}) * 1000)::float8 as ${c.replace(/_time$/, "_ms")}`),
-    ].join(", "),
-  );
 const CONVERSATION_RETURNED = conversationReturned("");
 const CONVERSATION_RETURNED_OF_C = conversationReturned("c.");
-
-interface ConversationReturned extends Record<string, unknown> {
-  opened: boolean;
-  id: string;
-  account_id: string;
-  contact_id: string;
-  status: string;
-  source: string | null;
-  context: string | null;
-  summary: string | null;
-  external_refs: Record<string, string> | string;
-  metadata: Record<string, string> | string;
-  message_count: number | string;
-  inbound_message_count: number | string;
-  outbound_message_count: number | string;
-  last_inbound_ms: number | null;
-  last_outbound_ms: number | null;
-  create_ms: number;
-  update_ms: number;
-  close_ms: number | null;
-  close_reason: string | null;
-}
-
-/** The snapshot `conversationFromRow` would give for the same row. */
-function conversationFromReturned(row: ConversationReturned): ConversationSnapshot {
-  const at = (ms: number | null) => (ms === null ? null : new Date(Number(ms)));
-  const json = (value: Record<string, string> | string) => (typeof value === "string" ? (JSON.parse(value) as Record<string, string>) : value);
-  return conversationFromRow({
-    id: row.id,
-    accountId: row.account_id,
-    contactId: row.contact_id,
-    status: row.status as ConversationStatusName,
-    source: row.source,
-    context: row.context,
-    summary: row.summary,
-    externalRefs: json(row.external_refs),
-    metadata: json(row.metadata),
-    messageCount: Number(row.message_count),
-    inboundMessageCount: Number(row.inbound_message_count),
-    outboundMessageCount: Number(row.outbound_message_count),
-    lastInboundTime: at(row.last_inbound_ms),
-    lastOutboundTime: at(row.last_outbound_ms),
-    createTime: new Date(Number(row.create_ms)),
-    updateTime: new Date(Number(row.update_ms)),
-    closeTime: at(row.close_ms),
-    closeReason: row.close_reason,
-  });
-}
 
 /** The same update delivered again (Meta retries) hashes the same. */
 function dedupeKey(update: ManagementChange): string {

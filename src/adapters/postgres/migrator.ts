@@ -22,13 +22,13 @@ import { createHash } from "node:crypto";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
-import { eq, sql } from "drizzle-orm";
+import { sql } from "drizzle-orm";
 import { readMigrationFiles, type MigrationMeta } from "drizzle-orm/migrator";
 
 import type { Database, DatabaseLogger } from "./database.js";
 import { queryRows } from "./database.js";
 import { tenants } from "./schema/control.js";
-import { setTenantSearchPath, tenantSchemaName } from "./tenant-scope.js";
+import { setTenantSearchPath, tenantExists, tenantSchemaName } from "./tenant-scope.js";
 
 export const CONTROL_SCHEMA = "control";
 export const MIGRATIONS_TABLE = "__migrations";
@@ -150,11 +150,6 @@ export async function ensureTenant(
     return inserted.length > 0;
   });
   return { schemaName, created };
-}
-
-async function tenantExists(db: Database, tenantId: string): Promise<boolean> {
-  const rows = await db.select({ id: tenants.id }).from(tenants).where(eq(tenants.id, tenantId)).limit(1);
-  return rows.length > 0;
 }
 
 async function applyControlMigration(db: Database, migration: MigrationMeta): Promise<boolean> {

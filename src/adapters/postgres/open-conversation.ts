@@ -3,7 +3,7 @@ import { eq, sql } from "drizzle-orm";
 import type { ConversationSnapshot, ConversationSource } from "../../domain/inbound-events.js";
 import type { Database } from "./database.js";
 import { conversationFromRow } from "./inbound-rows.js";
-import { conversationReturned, conversationRowFromReturned, type ConversationReturned } from "./outbound-rows.js";
+import { conversationReturned, conversationRowFromReturned, type ConversationReturned } from "./returned-rows.js";
 import { hot, preparedRows } from "./prepared-query.js";
 import { conversations } from "./schema/tenant.js";
 

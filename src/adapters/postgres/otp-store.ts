@@ -10,12 +10,12 @@ import type { OtpChange, OtpVerified, OtpVerifiedVia, StoredOtp } from "../../do
 import type { OutboundTransaction } from "../../ports/outbound-store.js";
 import type { NewOtp, OtpStore, OtpTransaction, SendCount } from "../../ports/otp-store.js";
 import { otpVerifiedToOutbox } from "../events/otp-events-pb.js";
-import type { Database } from "./database.js";
+import type { Database, Transaction } from "./database.js";
 import { PostgresOutboundTransaction } from "./outbound-transaction.js";
 import { appendToOutbox, type OutboxEvent } from "./outbox.js";
-import { tenants } from "./schema/control.js";
 import { messages, otps, templates, tenantSettings } from "./schema/tenant.js";
-import { withTenant } from "./tenant-scope.js";
+import { inCountingTransaction } from "./send-transaction.js";
+import { tenantExists } from "./tenant-scope.js";
 
 export interface OtpStoreOptions {
   newId: () => string;
@@ -36,26 +36,31 @@ export class PostgresOtpStore implements OtpStore {
     this.#options = options;
   }
 
-  async inTransaction<T>(tenantId: string, work: (otps: OtpTransaction, outbound: OutboundTransaction) => Promise<T>): Promise<T> {
-    let events = 0;
-    let jobs = 0;
-    const result = await withTenant(this.#db, tenantId, async (tx) => {
-      const known = await tenantExists(tx, tenantId);
-      const outbound = new PostgresOutboundTransaction(tx, tenantId, known, this.#options.newId);
-      let own = 0;
-      const otpTx = new PostgresOtpTransaction(tx, tenantId, known, async (written) => {
-        await appendToOutbox(tx, written);
-        own += written.length;
-      });
-      const value = await work(otpTx, outbound);
-      events = own + outbound.written.events;
-      jobs = outbound.written.jobs;
-      return value;
-    });
-    // After the commit only: a worker woken earlier would not see the rows.
-    if (events > 0) this.#options.onEventsCommitted?.();
-    if (jobs > 0) this.#options.onJobsCommitted?.();
-    return result;
+  inTransaction<T>(tenantId: string, work: (otps: OtpTransaction, outbound: OutboundTransaction) => Promise<T>): Promise<T> {
+    return inCountingTransaction(
+      this.#db,
+      tenantId,
+      this.#options,
+      async (tx: Transaction) => {
+        // Eager: OtpTransaction.tenantKnown is read synchronously by the use cases.
+        const known = await tenantExists(tx, tenantId);
+        const outbound = new PostgresOutboundTransaction(tx, tenantId, known, this.#options.newId);
+        let own = 0;
+        const otpTx = new PostgresOtpTransaction(tx, tenantId, known, async (written) => {
+          await appendToOutbox(tx, written);
+          own += written.length;
+        });
+        return {
+          otpTx,
+          outbound,
+          // The OTP's own events (otp.verified) count beside the outbound transaction's.
+          get written() {
+            return { events: own + outbound.written.events, jobs: outbound.written.jobs };
+          },
+        };
+      },
+      ({ otpTx, outbound }) => work(otpTx, outbound),
+    );
   }
 }
 
@@ -220,7 +225,3 @@ function otpFromRow({ otp, conversationId }: { otp: typeof otps.$inferSelect; co
   };
 }
 
-async function tenantExists(db: Database, tenantId: string): Promise<boolean> {
-  const [row] = await db.select({ id: tenants.id }).from(tenants).where(eq(tenants.id, tenantId)).limit(1);
-  return row !== undefined;
-}

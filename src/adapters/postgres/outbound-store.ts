@@ -9,12 +9,13 @@ import { and, asc, count, desc, eq, inArray, isNull, lte, min, or, sql, type SQL
 import { DomainError } from "../../domain/errors.js";
 import type { AccountQueueStats, StoredMessage } from "../../domain/outbound/index.js";
 import type { FailedMessagesPage, FailedMessagesQuery, OutboundStore, OutboundTransaction } from "../../ports/outbound-store.js";
-import type { Database } from "./database.js";
-import { PostgresOutboundTransaction, tenantSchemaExists } from "./outbound-transaction.js";
+import type { Database, Transaction } from "./database.js";
+import { PostgresOutboundTransaction } from "./outbound-transaction.js";
 import { selectStoredMessages, storedMessageFromRow, UUID } from "./outbound-rows.js";
-import { accounts, sendPacing, tenants } from "./schema/control.js";
+import { accounts, sendPacing } from "./schema/control.js";
+import { inCountingTransaction } from "./send-transaction.js";
 import { contacts, messages } from "./schema/tenant.js";
-import { withTenant } from "./tenant-scope.js";
+import { tenantExists, withTenant } from "./tenant-scope.js";
 
 export interface OutboundStoreOptions {
   newId: () => string;
@@ -35,19 +36,15 @@ export class PostgresOutboundStore implements OutboundStore {
     this.#options = options;
   }
 
-  async inTransaction<T>(tenantId: string, work: (tx: OutboundTransaction) => Promise<T>): Promise<T> {
-    let written = { events: 0, jobs: 0 };
-    const result = await withTenant(this.#db, tenantId, async (tx) => {
+  inTransaction<T>(tenantId: string, work: (tx: OutboundTransaction) => Promise<T>): Promise<T> {
+    return inCountingTransaction(
+      this.#db,
+      tenantId,
+      this.#options,
       // Whether the tenant has a schema is asked only if a read needs it (an account found answers it).
-      const transaction = new PostgresOutboundTransaction(tx, tenantId, () => tenantSchemaExists(tx, tenantId), this.#options.newId);
-      const value = await work(transaction);
-      written = transaction.written;
-      return value;
-    });
-    // After the commit only: a worker woken earlier would not see the rows.
-    if (written.events > 0) this.#options.onEventsCommitted?.();
-    if (written.jobs > 0) this.#options.onJobsCommitted?.();
-    return result;
+      (tx: Transaction) => new PostgresOutboundTransaction(tx, tenantId, () => tenantExists(tx, tenantId), this.#options.newId),
+      work,
+    );
   }
 
   async getMessage(tenantId: string, messageId: string): Promise<StoredMessage | undefined> {
@@ -179,11 +176,6 @@ async function circuitsHolding(db: Database, accountIds: string[], now: Date): P
       ),
     );
   return new Set(rows.map((r) => r.accountId));
-}
-
-async function tenantExists(db: Database, tenantId: string): Promise<boolean> {
-  const [row] = await db.select({ id: tenants.id }).from(tenants).where(eq(tenants.id, tenantId)).limit(1);
-  return row !== undefined;
 }
 
 interface Cursor {

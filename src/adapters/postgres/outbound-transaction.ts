@@ -16,23 +16,22 @@ import { PRIORITY_RANK } from "../../domain/priority.js";
 import type { MessageReference, NewOutboundMessage, OutboundTransaction } from "../../ports/outbound-store.js";
 import { toOutboxEvent } from "../events/inbound-events-pb.js";
 import type { Database } from "./database.js";
-import { accountFromRow, contactFromRow, conversationFromRow } from "./inbound-rows.js";
+import { contactFromRow, conversationFromRow } from "./inbound-rows.js";
+import { selectStoredMessages, STORED_MESSAGE_RETURNED, storedMessageFromRow, storedMessageRowFromReturned, UUID } from "./outbound-rows.js";
 import {
+  accountFromReturned,
+  ACCOUNT_RETURNED,
   CONTACT_RETURNED,
   contactRowFromReturned,
   conversationReturned,
   conversationRowFromReturned,
-  selectStoredMessages,
-  STORED_MESSAGE_RETURNED,
-  storedMessageFromRow,
-  storedMessageRowFromReturned,
-  UUID,
+  type AccountReturned,
   type ContactReturned,
   type ConversationReturned,
-} from "./outbound-rows.js";
+} from "./returned-rows.js";
 import { appendToOutbox } from "./outbox.js";
 import { hot, preparedRows } from "./prepared-query.js";
-import { accounts, jobs, tenants } from "./schema/control.js";
+import { accounts, jobs } from "./schema/control.js";
 import { messages, sendIdempotencyKeys } from "./schema/tenant.js";
 import { findOrOpenConversation } from "./open-conversation.js";
 
@@ -79,27 +78,16 @@ export class PostgresOutboundTransaction implements OutboundTransaction {
 
   async account(accountId: string): Promise<SendingAccount | undefined> {
     if (!UUID.test(accountId)) return undefined;
-    const [row] = await preparedRows<AccountRow>(
+    const [row] = await preparedRows<AccountReturned & { status: string }>(
       this.#tx,
-      hot`select id, tenant_id, provider, phone_number_id, waba_id, business_id, display_phone_number, status from ${accounts}
+      hot`select ${ACCOUNT_RETURNED}, status from ${accounts}
            where id = ${accountId}::uuid and tenant_id = ${this.#tenantId} and delete_time is null
            limit 1`,
     );
     if (!row) return undefined;
     // A tenant with an account has its schema.
     this.#tenantExists = true;
-    return {
-      ...accountFromRow({
-        id: row.id,
-        tenantId: row.tenant_id,
-        provider: row.provider,
-        phoneNumberId: row.phone_number_id,
-        wabaId: row.waba_id,
-        businessId: row.business_id,
-        displayPhoneNumber: row.display_phone_number,
-      }),
-      status: row.status as SendingAccount["status"],
-    };
+    return { ...accountFromReturned(row), status: row.status as SendingAccount["status"] };
   }
 
   async claimIdempotencyKey(key: string, messageId: string, now: Date, expireTime: Date): Promise<string> {
@@ -271,20 +259,4 @@ export class PostgresOutboundTransaction implements OutboundTransaction {
 
 const CONVERSATION_RETURNED = conversationReturned();
 
-/** control.accounts columns of a SendingAccount (snake_case: raw SQL). */
-interface AccountRow extends Record<string, unknown> {
-  id: string;
-  tenant_id: string;
-  provider: string;
-  phone_number_id: string;
-  waba_id: string;
-  business_id: string;
-  display_phone_number: string;
-  status: string;
-}
 
-/** Whether the tenant has its schema (a control.tenants row), in one prepared round trip. */
-export async function tenantSchemaExists(tx: Database, tenantId: string): Promise<boolean> {
-  const rows = await preparedRows(tx, hot`select 1 as one from ${tenants} where id = ${tenantId} limit 1`);
-  return rows.length > 0;
-}

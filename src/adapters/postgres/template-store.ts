@@ -27,9 +27,9 @@ import { templateStatusEvent } from "../events/template-events-pb.js";
 import type { Database } from "./database.js";
 import { appendToOutbox } from "./outbox.js";
 import { hot, preparedRows } from "./prepared-query.js";
-import { accounts, tenants } from "./schema/control.js";
+import { accounts } from "./schema/control.js";
 import { templates, templateVersions, type TemplateStatusName } from "./schema/tenant.js";
-import { withTenant } from "./tenant-scope.js";
+import { tenantExists, withTenant } from "./tenant-scope.js";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -607,11 +607,6 @@ export function templateFromRow(row: TemplateRow): Template {
     updateTime: row.updateTime,
     statusUpdateTime: row.statusUpdateTime ?? undefined,
   };
-}
-
-async function tenantExists(db: Database, tenantId: string): Promise<boolean> {
-  const [row] = await db.select({ id: tenants.id }).from(tenants).where(eq(tenants.id, tenantId)).limit(1);
-  return row !== undefined;
 }
 
 function encodeCursor(cursor: [string, string, string]): string {

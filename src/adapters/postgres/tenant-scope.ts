@@ -5,6 +5,8 @@ import { sql } from "drizzle-orm";
 import { DomainError } from "../../domain/errors.js";
 import { validateTenantId } from "../../domain/tenant.js";
 import type { Database, Transaction } from "./database.js";
+import { hot, preparedRows } from "./prepared-query.js";
+import { tenants } from "./schema/control.js";
 
 /**
  * The schema that holds a tenant's tables: `t_` + the id lowercased with
@@ -49,4 +51,14 @@ export async function withTenant<T>(db: Database, tenantId: string, fn: (tx: Tra
 /** `SET LOCAL search_path TO "<schema>", pg_catalog` — inside a transaction only. */
 export async function setTenantSearchPath(tx: Database, schemaName: string): Promise<void> {
   await tx.execute(sql`set local search_path to ${sql.identifier(schemaName)}, pg_catalog`);
+}
+
+/**
+ * Whether the tenant has been set up (a row in control.tenants, hence its
+ * schema): before that its tables do not exist, and a read must answer
+ * "not found" instead of failing on a missing table.
+ */
+export async function tenantExists(db: Database, tenantId: string): Promise<boolean> {
+  const rows = await preparedRows(db, hot`select 1 as one from ${tenants} where id = ${tenantId} limit 1`);
+  return rows.length > 0;
 }

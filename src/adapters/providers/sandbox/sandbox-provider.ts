@@ -65,28 +65,47 @@ export class SandboxProvider implements WhatsAppProvider {
             ["read", this.#readAfterMs],
           ];
     const callbackData = typeof message.body.biz_opaque_callback_data === "string" ? message.body.biz_opaque_callback_data : message.messageId;
-    await this.#db.insert(webhookInbox).values(
-      steps.map(([status, afterMs]) => {
-        const at = new Date(sentAt.getTime() + afterMs);
-        const body = statusDelivery(account, { wamid, status, at, recipientId: message.to, callbackData });
-        return {
-          provider: SANDBOX_INBOX_PROVIDER,
-          path: "/sandbox",
-          accountHint: account.id,
-          body: Buffer.from(body, "utf8"),
-          signatureValid: true,
-          // "Arrives" later: not claimable before, and ordered after the earlier statuses (the inbox claims by received_at).
-          ...(afterMs > 0 ? { receivedAt: sql`now() + make_interval(secs => ${afterMs / 1000})`, lockedUntil: sql`now() + make_interval(secs => ${afterMs / 1000})` } : {}),
-        };
-      }),
+    await writeSandboxDeliveries(
+      this.#db,
+      account,
+      steps.map(([status, afterMs]) => ({
+        body: statusDelivery(account, { wamid, status, at: new Date(sentAt.getTime() + afterMs), recipientId: message.to, callbackData }),
+        afterMs,
+      })),
+      this.#wakeup,
     );
-    this.#wakeup?.notify();
     return { kind: "accepted", providerMessageId: wamid };
   }
 
   async markAsRead(_account: ProviderAccount, providerMessageId: string): Promise<SendOutcome> {
     return { kind: "accepted", providerMessageId };
   }
+}
+
+/**
+ * Writes Meta-shaped webhook bodies into the inbox as the sandbox's own
+ * deliveries (provider `sandbox`, trusted: made here), then wakes the inbox
+ * worker. A delivery with `afterMs` > 0 "arrives" that much later: not
+ * claimable before (the inbox row's not-before time), and ordered after the
+ * earlier ones (the inbox claims by received_at).
+ */
+export async function writeSandboxDeliveries(
+  db: Database,
+  account: ProviderAccount,
+  deliveries: readonly { body: string; afterMs: number }[],
+  wakeup: Wakeup | undefined,
+): Promise<void> {
+  await db.insert(webhookInbox).values(
+    deliveries.map(({ body, afterMs }) => ({
+      provider: SANDBOX_INBOX_PROVIDER,
+      path: "/sandbox",
+      accountHint: account.id,
+      body: Buffer.from(body, "utf8"),
+      signatureValid: true,
+      ...(afterMs > 0 ? { receivedAt: sql`now() + make_interval(secs => ${afterMs / 1000})`, lockedUntil: sql`now() + make_interval(secs => ${afterMs / 1000})` } : {}),
+    })),
+  );
+  wakeup?.notify();
 }
 
 /** One status in Meta's webhook shape (reference §3.1, §3.3): timestamps are strings of unix seconds. */

@@ -8,14 +8,11 @@
  */
 import { randomInt, randomUUID } from "node:crypto";
 
-import { sql } from "drizzle-orm";
-
 import type { NewProviderTemplate, ProviderCall, RemoteTemplate, TemplateProvider, TemplateSubmission } from "../../../ports/template-provider.js";
 import type { ProviderAccount } from "../../../ports/whatsapp-provider.js";
 import type { Database } from "../../postgres/database.js";
-import { webhookInbox } from "../../postgres/schema/control.js";
 import type { Wakeup } from "../../shared/wakeup.js";
-import { SANDBOX_INBOX_PROVIDER } from "./sandbox-provider.js";
+import { writeSandboxDeliveries } from "./sandbox-provider.js";
 
 /** How long after an edit the sandbox approves it. */
 const EDIT_APPROVAL_DELAY_MS = 1_000;
@@ -83,15 +80,7 @@ export class SandboxTemplates implements TemplateProvider {
         },
       ],
     });
-    await this.#db.insert(webhookInbox).values({
-      provider: SANDBOX_INBOX_PROVIDER,
-      path: "/sandbox",
-      accountHint: account.id,
-      body: Buffer.from(body, "utf8"),
-      signatureValid: true,
-      // Not claimable before then (the inbox's not-before time, as the sandbox's delayed statuses use).
-      ...(afterMs > 0 ? { receivedAt: sql`now() + make_interval(secs => ${afterMs / 1000})`, lockedUntil: sql`now() + make_interval(secs => ${afterMs / 1000})` } : {}),
-    });
-    this.#wakeup?.notify();
+    // Not claimable before then (the inbox's not-before time, as the sandbox's delayed statuses use).
+    await writeSandboxDeliveries(this.#db, account, [{ body, afterMs }], this.#wakeup);
   }
 }
