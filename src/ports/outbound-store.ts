@@ -81,15 +81,11 @@ export interface OutboundTransaction {
   findMessage(reference: string): Promise<MessageReference | undefined>;
   /** The open conversation of the account with the contact, or a new one with source `manual`. */
   findOrOpenConversation(accountId: string, contactId: string, at: Date): Promise<ConversationForSend>;
-  /**
-   * Stores a new outbound message as `queued`. Every new outbound message is
-   * sent, so an implementation may write its send job in the same statement;
-   * the caller still calls `enqueueSend` for it (which then only confirms it).
-   */
-  insertOutboundMessage(message: NewOutboundMessage): Promise<void>;
+  /** Stores a new outbound message as `queued` with its `send_message` job (control.jobs), in this transaction. */
+  insertQueuedMessage(message: NewOutboundMessage): Promise<void>;
   /** Counts an outbound message on its conversation (counts, last outbound time). */
   countOutboundMessage(conversationId: string, at: Date): Promise<ConversationSnapshot>;
-  /** Queues a `send_message` job for the message (control.jobs), in this transaction. */
+  /** Queues a `send_message` job for an existing message again (RetryMessage), in this transaction. */
   enqueueSend(job: { messageId: string; accountId: string; tenantId: string; priority: SendPriority }): Promise<void>;
   /** The message, locked for update (RetryMessage), or undefined. */
   lockMessage(messageId: string): Promise<StoredMessage | undefined>;

@@ -60,8 +60,6 @@ export class PostgresOutboundTransaction implements OutboundTransaction {
    * class that could change it (or its contact) afterwards.
    */
   #inserted: StoredMessage | undefined;
-  /** Send jobs written with their message by insertOutboundMessage, by message id, not yet counted by enqueueSend. */
-  readonly #queuedWithInsert = new Map<string, { accountId: string; priority: number }>();
   readonly written: WrittenWork = { events: 0, jobs: 0 };
 
   constructor(tx: Database, tenantId: string, tenantExists: boolean | (() => Promise<boolean>), newId: () => string) {
@@ -149,10 +147,9 @@ export class PostgresOutboundTransaction implements OutboundTransaction {
     return findOrOpenConversation(this.#tx, { accountId, contactId, at, source: "manual", newId: this.#newId });
   }
 
-  async insertOutboundMessage(message: NewOutboundMessage): Promise<void> {
-    // Returns what `message()` would read back (selectStoredMessages' join), in the same round trip,
-    // and writes the message's send job with it: a new outbound message is always queued (queueMessage
-    // calls enqueueSend right after, which then only counts it). The job row is the one enqueueSend writes.
+  async insertQueuedMessage(message: NewOutboundMessage): Promise<void> {
+    // One round trip: the message, its send job (the row enqueueSend writes), and what `message()`
+    // would read back (selectStoredMessages' join).
     const jobPriority = PRIORITY_RANK[message.priority];
     const [row] = await preparedRows(
       this.#tx,
@@ -173,7 +170,7 @@ export class PostgresOutboundTransaction implements OutboundTransaction {
     );
     if (!row) throw new Error(`message ${message.id} insert returned no row`);
     this.#inserted = storedMessageFromRow(storedMessageRowFromReturned(row));
-    this.#queuedWithInsert.set(message.id, { accountId: message.accountId, priority: jobPriority });
+    this.written.jobs++;
   }
 
   async countOutboundMessage(conversationId: string, at: Date) {
@@ -192,13 +189,6 @@ export class PostgresOutboundTransaction implements OutboundTransaction {
   }
 
   async enqueueSend(job: { messageId: string; accountId: string; tenantId: string; priority: keyof typeof PRIORITY_RANK }): Promise<void> {
-    const queued = this.#queuedWithInsert.get(job.messageId);
-    if (queued && queued.accountId === job.accountId && queued.priority === PRIORITY_RANK[job.priority] && job.tenantId === this.#tenantId) {
-      // Written with the message (insertOutboundMessage), the same row.
-      this.#queuedWithInsert.delete(job.messageId);
-      this.written.jobs++;
-      return;
-    }
     await preparedRows(
       this.#tx,
       hot`insert into ${jobs} (id, tenant_id, kind, payload, priority)

@@ -95,7 +95,7 @@ export async function queueMessage(
   const replyToWamid = request.replyTo === "" ? undefined : await sentWamidOf(tx, request.replyTo, "reply_to_message_id");
 
   const { conversation, opened } = await tx.findOrOpenConversation(account.id, contact.id, now);
-  await tx.insertOutboundMessage({
+  await tx.insertQueuedMessage({
     id: messageId,
     accountId: account.id,
     conversationId: conversation.id,
@@ -109,7 +109,6 @@ export async function queueMessage(
     metadata: request.metadata,
   });
   const counted = await tx.countOutboundMessage(conversation.id, now);
-  await tx.enqueueSend({ messageId, accountId: account.id, tenantId, priority: request.priority });
 
   const { status: _status, ...ref } = account;
   const header = () => ({ eventId: deps.newId(), account: ref, occurredAt: now });
