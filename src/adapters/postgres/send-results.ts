@@ -43,8 +43,12 @@ export type SendResult =
   | { kind: "failed"; send: ClaimedSend; error: ProviderError; retryable: boolean }
   | { kind: "paused"; send: ClaimedSend; error: ProviderError }
   | { kind: "unknown"; send: ClaimedSend; error: ProviderError; checkInMs: number }
-  /** Not sent: its slot passed while the process was paused (send-lanes.ts); queued again, the attempt not counted. */
-  | { kind: "missed"; send: ClaimedSend };
+  /**
+   * Not sent — its slot passed while the process was paused (send-lanes.ts),
+   * or the account's circuit opened after it was claimed: queued again, the
+   * attempt not counted.
+   */
+  | { kind: "missed"; send: ClaimedSend; reason: string };
 
 export interface ResultDeps {
   newId: () => string;
@@ -139,7 +143,7 @@ export async function recordSendResults(db: Database, tenantId: string, results:
         if (r.kind === "retry") return [{ jobId: r.send.job.jobId, delayMs: r.delayMs, reason: describe(r.error) }];
         if (r.kind === "paused") return [{ jobId: r.send.job.jobId, delayMs: 0, reason: `account paused: ${describe(r.error)}` }];
         if (r.kind === "unknown") return [{ jobId: r.send.job.jobId, delayMs: r.checkInMs, reason: `outcome unknown: ${describe(r.error)}` }];
-        if (r.kind === "missed") return [{ jobId: r.send.job.jobId, delayMs: 0, reason: "slot missed (process paused); not sent" }];
+        if (r.kind === "missed") return [{ jobId: r.send.job.jobId, delayMs: 0, reason: `${r.reason}; not sent` }];
         return [];
       }),
     );

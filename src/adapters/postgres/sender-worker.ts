@@ -116,9 +116,15 @@ export class SenderWorker {
     (send) => this.#release(send),
     (send) => {
       this.#stats.missed += 1;
-      this.#results.push({ result: { kind: "missed", send }, circuit: "neutral", throttled: false });
+      this.#results.push({ result: { kind: "missed", send, reason: "slot missed (process paused)" }, circuit: "neutral", throttled: false });
     },
   );
+  /**
+   * When this worker recorded an account's circuit open, until when: sends
+   * claimed before it opened and still waiting for their slot are held back
+   * (queued again) instead of going out while it is open.
+   */
+  readonly #openUntil = new Map<string, number>();
   #reconciling: Promise<void> = Promise.resolve();
   #abort: AbortController | undefined;
   #claiming: Promise<void> = Promise.resolve();
@@ -225,6 +231,12 @@ export class SenderWorker {
   }
 
   async #send(send: ClaimedSend): Promise<void> {
+    const openUntil = this.#openUntil.get(send.account.id);
+    if (openUntil !== undefined && Date.now() < openUntil) {
+      this.#stats.missed += 1;
+      this.#results.push({ result: { kind: "missed", send, reason: "circuit open" }, circuit: "neutral", throttled: false });
+      return;
+    }
     let outcome: SendOutcome;
     let account: ProviderAccount;
     try {
@@ -371,6 +383,8 @@ export class SenderWorker {
           throttled: entry.throttled,
           pauseMs: this.#o.throttlePauseMs,
         });
+        if (state?.state === "open" && state.openUntil !== null) this.#openUntil.set(accountId, state.openUntil);
+        else this.#openUntil.delete(accountId);
         if (state?.state === "open") {
           this.#o.logger.warn(
             { accountId, failures: state.failures, openUntil: state.openUntil === null ? undefined : new Date(state.openUntil).toISOString() },
