@@ -106,8 +106,10 @@ describe("Meta error policy", () => {
   it("when the provider keeps failing, then the circuit opens, nothing goes out until a probe after openMs, and the probe's success closes it", async () => {
     const app = svc.service.app;
     const account = await createAccount(app, { rate: 200 });
-    // FAST_SENDER: 5 faults in a row open the circuit for 500 ms.
-    simulator.failNext(5, { kind: "error", httpStatus: 500, code: 131000 }, account.phoneNumberId);
+    // FAST_SENDER: 5 faults in a row open the circuit for 500 ms. Meta keeps failing until it has opened
+    // (a fixed count could end early: a fast retry refused by the pair rate limit is not a fault, and
+    // answers that overtake each other on a loaded machine could then put it between the faults).
+    simulator.failNext(1_000, { kind: "error", httpStatus: 500, code: 131000 }, account.phoneNumberId);
     const ids = await queueMessages(app, account, Array.from({ length: 5 }, () => ({ to: recipient() })));
     // The sender logs each opening with its window (polling the state could miss a 500 ms window on a loaded machine).
     const openUntil = await eventually(async () => {
@@ -118,6 +120,8 @@ describe("Meta error policy", () => {
         .map((line) => JSON.parse(line) as { openUntil: string });
       return opened[0] && Date.parse(opened[0].openUntil);
     });
+    // Meta recovers while the circuit is open: the probe will succeed.
+    simulator.clearTrouble(account.phoneNumberId);
     const states = await settled(app.database.db, account.tenantId, ids);
     expect(states.every((s) => s.status === "sent")).toBe(true);
     acceptedOnce(ids);

@@ -152,6 +152,11 @@ export class GraphSimulator {
     for (let i = 0; i < count; i++) this.#trouble.push({ trouble, phoneNumberId });
   }
 
+  /** Drops the scripted trouble still waiting for `phoneNumberId`'s requests. */
+  clearTrouble(phoneNumberId: string): void {
+    for (let i = this.#trouble.length - 1; i >= 0; i--) if (this.#trouble[i]!.phoneNumberId === phoneNumberId) this.#trouble.splice(i, 1);
+  }
+
   acceptedFor(messageId: string): SimulatedRequest[] {
     return this.requests.filter((r) => r.messageId === messageId && r.outcome === "accepted");
   }

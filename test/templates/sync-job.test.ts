@@ -43,8 +43,11 @@ function listCalls(wabaId: string): number {
   return simulator.templateCalls.filter((c) => c.method === "GET" && c.path.startsWith(`/v23.0/${wabaId}/message_templates`)).length;
 }
 
+// Each step below waits at most SWEEP_DEADLINE_MS; a test takes several steps, more than vitest's default.
+const TEST_TIMEOUT_MS = 3 * SWEEP_DEADLINE_MS;
+
 describe("periodic template sync", () => {
-  it("when Meta approves one template and deletes another without a webhook, then the job alone applies each once: one template.status each, with two replicas running it", async () => {
+  it("when Meta approves one template and deletes another without a webhook, then the job alone applies each once: one template.status each, with two replicas running it", { timeout: TEST_TIMEOUT_MS }, async () => {
     const t = tenant(replicaA.service.url, "tpl-sync-job");
     const account = await metaAccount(t);
     const { template: approved } = await t.templates.createTemplate(orderTemplate(account.id));
@@ -81,7 +84,7 @@ describe("periodic template sync", () => {
     expect(jobs[0]!.n).toBe(1);
   });
 
-  it("when the replica that swept stops, then the other one sweeps: a later change at Meta is applied once", async () => {
+  it("when the replica that swept stops, then the other one sweeps: a later change at Meta is applied once", { timeout: TEST_TIMEOUT_MS }, async () => {
     const t = tenant(replicaB.service.url, "tpl-sync-failover");
     const account = await metaAccount(t);
     const { template } = await t.templates.createTemplate(orderTemplate(account.id));
