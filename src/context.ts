@@ -18,7 +18,7 @@ import { InboxWriter, type InboxWriterOptions } from "./adapters/postgres/inbox-
 import { WebhookCounters } from "./adapters/http/webhook-counters.js";
 import { DefaultProviderRegistry, type ProviderRegistryOptions } from "./adapters/providers/registry.js";
 import type { ProviderRegistry } from "./ports/whatsapp-provider.js";
-import type { SenderTuning } from "./adapters/postgres/sender-worker.js";
+import type { SenderTuning } from "./config.js";
 import type { InboundReaction, ProviderUpdateReaction } from "./adapters/postgres/inbound-reactions.js";
 import { PostgresConversationStore } from "./adapters/postgres/conversation-store.js";
 import { optOutKeywordReaction, userPreferencesReaction } from "./adapters/postgres/opt-out-reaction.js";

@@ -5,7 +5,7 @@ import { createOnePortServer } from "./adapters/http/one-port-server.js";
 import { startRelayWorker } from "./adapters/nats/relay-worker.js";
 import { startInactivityCloser } from "./adapters/postgres/inactivity-closer.js";
 import { startInboxWorker } from "./adapters/postgres/start-inbox-worker.js";
-import { startSenderWorker } from "./adapters/postgres/start-sender-worker.js";
+import { startSenderWorker } from "./start-workers.js";
 import { startTemplateSyncJob } from "./adapters/postgres/template-sync-job.js";
 import type { Logger } from "./observability/logger.js";
 

@@ -7,7 +7,7 @@
 import { inArray, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-import { planBatches } from "../../src/adapters/postgres/inbox-batches.js";
+import { planBatches } from "../../src/workers/inbox-batches.js";
 import { queryRows } from "../../src/adapters/postgres/database.js";
 import { webhookInbox } from "../../src/adapters/postgres/schema/control.js";
 import { tenantSchemaName } from "../../src/adapters/postgres/tenant-scope.js";

@@ -8,7 +8,7 @@ import { asc, eq, inArray } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { v7 as uuidv7 } from "uuid";
 
-import { applyPendingStatuses } from "../../src/adapters/postgres/inbound-store.js";
+import { applyPendingStatuses } from "../kit/early-statuses.js";
 import type { InboxWorker } from "../../src/adapters/postgres/inbox-worker.js";
 import { webhookInbox } from "../../src/adapters/postgres/schema/control.js";
 import { contacts, messages } from "../../src/adapters/postgres/schema/tenant.js";

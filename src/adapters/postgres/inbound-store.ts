@@ -7,14 +7,12 @@
 import { createHash } from "node:crypto";
 
 import { and, asc, eq, isNull, sql } from "drizzle-orm";
-import { v7 as uuidv7 } from "uuid";
 
 import type { Provider } from "../../domain/account.js";
 import type { ContactProfile, ManagementChange, MessagingChange, StatusUpdate } from "../../domain/inbound.js";
 import { waIdToE164 } from "../../domain/inbound.js";
 import type { AccountRef, ContactSnapshot, ConversationSnapshot, InboundEvent, OutboundMessageSnapshot } from "../../domain/inbound-events.js";
 import type { MessageStatus } from "../../domain/message-status.js";
-import { applyPendingStatuses as applyPendingStatusesUseCase } from "../../app/apply-message-status.js";
 import type { InboundStore, NewInboundMessage, StatusChange, StoredInboundMessage, TenantInboundStore } from "../../ports/inbound-store.js";
 import { toOutboxEvent } from "../events/inbound-events-pb.js";
 import type { Database } from "./database.js";
@@ -46,7 +44,8 @@ import { findOrOpenConversation } from "./open-conversation.js";
  */
 export const WAMID_LOCK_CLASS = 0x7761_0004;
 
-const ACCOUNT_REF_COLUMNS = {
+/** The columns of an AccountRef (inbound-rows.ts accountFromRow). */
+export const accountRefColumns = {
   id: accounts.id,
   tenantId: accounts.tenantId,
   provider: accounts.provider,
@@ -158,7 +157,7 @@ export class PostgresInboundStore implements InboundStore {
 
   async #accountByPhoneNumberId(provider: Provider, phoneNumberId: string): Promise<AccountRef | undefined> {
     const [row] = await this.#tx
-      .select(ACCOUNT_REF_COLUMNS)
+      .select(accountRefColumns)
       .from(accounts)
       .where(and(eq(accounts.provider, provider), eq(accounts.phoneNumberId, phoneNumberId), isNull(accounts.deleteTime)))
       .limit(1);
@@ -176,7 +175,7 @@ export class PostgresInboundStore implements InboundStore {
 
   async #accountsByWabaId(provider: Provider, wabaId: string): Promise<AccountRef[]> {
     const rows = await this.#tx
-      .select(ACCOUNT_REF_COLUMNS)
+      .select(accountRefColumns)
       .from(accounts)
       .where(and(eq(accounts.provider, provider), eq(accounts.wabaId, wabaId), isNull(accounts.deleteTime)))
       .orderBy(asc(accounts.createTime), asc(accounts.id));
@@ -623,27 +622,4 @@ export async function lockWamidsInOrder(tx: Database, wamids: readonly string[])
       select distinct hashtext(w) as k from unnest(${[...new Set(wamids)]}::text[]) as w order by k
     )
     select count(pg_advisory_xact_lock(${WAMID_LOCK_CLASS}::integer, k)) from keys`);
-}
-
-/**
- * For the sending work: applies the statuses that arrived before `wamid` was
- * known. Call it in the tenant transaction (withTenant) that records the
- * wamid, after recording it; the same advisory lock as the webhook
- * processing makes a status arriving meanwhile either see the message or be
- * seen here. Writes the events to the outbox in that transaction and returns
- * how many — notify the outbox wake-up after commit when it is not zero.
- */
-export async function applyPendingStatuses(
-  tx: Database,
-  wamid: string,
-  deps: { newId?: () => string; now?: () => Date } = {},
-): Promise<number> {
-  const newId = deps.newId ?? (() => uuidv7());
-  const tenant = new PostgresTenantInboundStore(tx, newId);
-  const accountFor = async (accountId: string) => {
-    const [row] = await tx.select(ACCOUNT_REF_COLUMNS).from(accounts).where(eq(accounts.id, accountId)).limit(1);
-    return row && accountFromRow(row);
-  };
-  const events = await applyPendingStatusesUseCase(tenant, wamid, accountFor, { newId, now: deps.now ?? (() => new Date()) });
-  return events.length;
 }

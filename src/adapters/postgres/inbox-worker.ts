@@ -29,7 +29,7 @@ import type { Wakeup } from "../shared/wakeup.js";
 import type { Database } from "./database.js";
 import { lockWamidsInOrder, PostgresInboundStore, TransactionBatch } from "./inbound-store.js";
 import type { InboundReactions } from "./inbound-reactions.js";
-import { conflictKeys, planBatches } from "./inbox-batches.js";
+import { conflictKeys, planBatches } from "../../workers/inbox-batches.js";
 import { claimInboxRows, lockClaimedRows, markInboxRows, recordInboxFailure, type ClaimedRow, type FinalStatus } from "./inbox-queue.js";
 
 /** The subset of a pino logger the worker uses. */

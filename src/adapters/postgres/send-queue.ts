@@ -35,6 +35,7 @@ import {
   type SendResultKind,
 } from "../../domain/circuit-breaker.js";
 import { takeSlots } from "../../domain/token-bucket.js";
+import type { Claim, ClaimedJob, ClaimSettings, SendAccount, SendQueue } from "../../ports/send-queue.js";
 import type { Database } from "./database.js";
 import { queryRows } from "./database.js";
 import { SEND_MESSAGE_JOB } from "./outbound-transaction.js";
@@ -43,85 +44,6 @@ import { contacts, messages } from "./schema/tenant.js";
 import { setTenantSearchPath, tenantSchemaName } from "./tenant-scope.js";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-export interface ClaimSettings {
-  /** Written to `locked_by`. */
-  workerId: string;
-  /** How long a claimed job is protected; far longer than a send can take. */
-  leaseMs: number;
-  /** Slots are handed out at most this far ahead; the worker sends each at its slot. */
-  horizonMs: number;
-  /** Fraction of each account's rate left unused for jitter (domain/token-bucket.ts). */
-  headroom: number;
-  /** Most jobs one claim takes for one account, and in total. */
-  maxPerAccount: number;
-  maxTotal: number;
-  circuit: CircuitSettings;
-}
-
-/** An account as the sender needs it; credentials still sealed. */
-export interface SendAccount {
-  id: string;
-  tenantId: string;
-  provider: Provider;
-  phoneNumberId: string;
-  wabaId: string;
-  businessId: string;
-  /** E.164. */
-  displayPhoneNumber: string;
-  rateLimitPerSecond: number;
-  sealedCredentials: Record<string, string>;
-  /** Changes whenever the account (or its credentials) changes: a cache key. */
-  updateTime: number;
-}
-
-export interface ClaimedJob {
-  jobId: string;
-  tenantId: string;
-  accountId: string;
-  messageId: string;
-}
-
-/** A message marked `sending` by this claim. */
-export interface SendingMessage {
-  id: string;
-  accountId: string;
-  conversationId: string | undefined;
-  contactId: string;
-  /** WhatsApp id (digits) the send goes to. */
-  recipient: string;
-  /** E.164 of the recipient, for events. */
-  contactPhone: string;
-  type: string;
-  /** The Graph API message object. */
-  content: Record<string, unknown>;
-  metadata: Record<string, string>;
-  /** Attempts including this one. */
-  attemptCount: number;
-  idempotencyKey: string | undefined;
-}
-
-export interface ClaimedSend {
-  job: ClaimedJob;
-  account: SendAccount;
-  message: SendingMessage;
-  /** When to send (this host's epoch ms). */
-  slotAt: number;
-  /** The circuit breaker's probe: its result closes or re-opens the circuit. */
-  probe: boolean;
-}
-
-export interface Claim {
-  sends: ClaimedSend[];
-  /** Jobs whose message was found `sending`: reconcile, never send again. */
-  reconciles: { job: ClaimedJob; account: SendAccount }[];
-  /** Jobs finished without sending (message gone, already sent or failed, unreadable payload). */
-  finished: number;
-  /** Accounts that had due jobs and whose pacing row this claim held. */
-  accountsSeen: number;
-  /** Circuit state per account as this claim left it. */
-  circuits: Map<string, CircuitState>;
-}
 
 interface DueAccountRow extends Record<string, unknown> {
   id: string;
@@ -439,4 +361,29 @@ export async function recordCircuitResults(
        where account_id = ${accountId}::uuid`);
     return next;
   });
+}
+
+/** The send queue port on PostgreSQL. */
+export class PostgresSendQueue implements SendQueue {
+  readonly #db: Database;
+
+  constructor(db: Database) {
+    this.#db = db;
+  }
+
+  ensurePacing(): Promise<void> {
+    return ensurePacingRows(this.#db);
+  }
+
+  claim(settings: ClaimSettings): Promise<Claim> {
+    return claimSends(this.#db, settings);
+  }
+
+  recordCircuitResults(
+    accountId: string,
+    results: readonly SendResultKind[],
+    options: { settings: CircuitSettings; throttled: boolean; pauseMs: number },
+  ): Promise<CircuitState | undefined> {
+    return recordCircuitResults(this.#db, accountId, results, options);
+  }
 }

@@ -23,32 +23,21 @@ import { sql } from "drizzle-orm";
 
 import type { AccountRef, OutboundMessageSnapshot } from "../../domain/inbound-events.js";
 import type { ProviderError } from "../../ports/whatsapp-provider.js";
+import { eq } from "drizzle-orm";
 import type { Database } from "./database.js";
 import { queryRows } from "./database.js";
-import { applyPendingStatuses, lockWamidsInOrder } from "./inbound-store.js";
+import { accountRefColumns, lockWamidsInOrder, PostgresTenantInboundStore } from "./inbound-store.js";
+import { accountFromRow } from "./inbound-rows.js";
 import { displayTextOf } from "./inbound-rows.js";
 import { appendToOutbox, type OutboxEvent } from "./outbox.js";
 import { messageFailedEvent, messageSentEvent } from "./send-events.js";
-import { deleteJobs, rescheduleJobs, type ClaimedSend, type SendAccount } from "./send-queue.js";
+import type { ClaimedSend, SendAccount } from "../../ports/send-queue.js";
+import type { ApplyEarlyStatuses, EarlyStatusScope, ReconcileOutcome, ReconcileSettings, SendResult, SendResults } from "../../ports/send-results.js";
+import { deleteJobs, rescheduleJobs } from "./send-queue.js";
 import { accounts } from "./schema/control.js";
 import { messages, pendingStatuses } from "./schema/tenant.js";
 import { withTenant } from "./tenant-scope.js";
 import { voidOtpsOfFailedMessages } from "./otp-failures.js";
-
-/** The lock inbound-store.ts `lockWamid` takes (class "wa" + 3): status work on one wamid is serialised by it. */
-
-export type SendResult =
-  | { kind: "sent"; send: ClaimedSend; wamid: string; at: Date }
-  | { kind: "retry"; send: ClaimedSend; error: ProviderError; delayMs: number }
-  | { kind: "failed"; send: ClaimedSend; error: ProviderError; retryable: boolean }
-  | { kind: "paused"; send: ClaimedSend; error: ProviderError }
-  | { kind: "unknown"; send: ClaimedSend; error: ProviderError; checkInMs: number }
-  /**
-   * Not sent — its slot passed while the process was paused (send-lanes.ts),
-   * or the account's circuit opened after it was claimed: queued again, the
-   * attempt not counted.
-   */
-  | { kind: "missed"; send: ClaimedSend; reason: string };
 
 export interface ResultDeps {
   newId: () => string;
@@ -56,7 +45,13 @@ export interface ResultDeps {
 }
 
 /** Records one tenant's results in one transaction; returns the number of events written. */
-export async function recordSendResults(db: Database, tenantId: string, results: readonly SendResult[], deps: ResultDeps): Promise<number> {
+export async function recordSendResults(
+  db: Database,
+  tenantId: string,
+  results: readonly SendResult[],
+  applyEarly: ApplyEarlyStatuses,
+  deps: ResultDeps,
+): Promise<number> {
   return withTenant(db, tenantId, async (tx) => {
     const events: OutboxEvent[] = [];
     const finishedJobs: string[] = [];
@@ -83,6 +78,7 @@ export async function recordSendResults(db: Database, tenantId: string, results:
       pendingEvents += await applyEarlyStatuses(
         tx,
         sent.filter((r) => updated.has(r.send.message.id)).map((r) => r.wamid),
+        applyEarly,
         deps,
       );
     }
@@ -168,7 +164,7 @@ export async function recordSendResults(db: Database, tenantId: string, results:
  * applyPendingStatuses): a status being stored meanwhile either commits
  * first — and is found here — or waits and then sees the message.
  */
-async function applyEarlyStatuses(tx: Database, wamids: readonly string[], deps: ResultDeps): Promise<number> {
+async function applyEarlyStatuses(tx: Database, wamids: readonly string[], applyEarly: ApplyEarlyStatuses, deps: ResultDeps): Promise<number> {
   if (wamids.length === 0) return 0;
   const list = sql.join(
     wamids.map((w) => sql`${w}::text`),
@@ -178,18 +174,22 @@ async function applyEarlyStatuses(tx: Database, wamids: readonly string[], deps:
   await lockWamidsInOrder(tx, wamids);
   const waiting = await queryRows<{ wamid: string }>(tx, sql`select distinct wamid from ${pendingStatuses} where wamid in (${list})`);
   let events = 0;
-  for (const { wamid } of waiting) events += await applyPendingStatuses(tx, wamid, deps);
+  if (waiting.length === 0) return 0;
+  const scope = earlyStatusScope(tx, deps);
+  for (const { wamid } of waiting) events += await applyEarly(scope, wamid);
   return events;
 }
 
-export interface ReconcileSettings {
-  /** How long after `sending` status webhooks may still settle the message. */
-  windowMs: number;
-  /** How often to look again meanwhile. */
-  checkEveryMs: number;
+/** The tenant's inbound store bound to the recording transaction (the status use case runs over it). */
+export function earlyStatusScope(tx: Database, deps: ResultDeps): EarlyStatusScope {
+  return {
+    tenant: new PostgresTenantInboundStore(tx, deps.newId),
+    accountFor: async (accountId) => {
+      const [row] = await tx.select(accountRefColumns).from(accounts).where(eq(accounts.id, accountId)).limit(1);
+      return row && accountFromRow(row);
+    },
+  };
 }
-
-export type ReconcileOutcome = "reconciled" | "waiting" | "failed" | "finished";
 
 /**
  * A message left `sending` (its worker died, or the provider's answer was
@@ -205,6 +205,7 @@ export async function reconcileSend(
   db: Database,
   item: { jobId: string; tenantId: string; messageId: string; account: SendAccount },
   settings: ReconcileSettings,
+  applyEarly: ApplyEarlyStatuses,
   deps: ResultDeps,
 ): Promise<{ outcome: ReconcileOutcome; events: number }> {
   return withTenant(db, item.tenantId, async (tx) => {
@@ -223,7 +224,7 @@ export async function reconcileSend(
     );
     if (evidence) {
       await tx.execute(sql`update ${messages} set wamid = ${evidence.wamid}, update_time = now() where id = ${item.messageId}::uuid`);
-      const events = await applyPendingStatuses(tx, evidence.wamid, deps);
+      const events = await applyEarly(earlyStatusScope(tx, deps), evidence.wamid);
       await deleteJobs(tx, [item.jobId]);
       return { outcome: "reconciled", events };
     }
@@ -330,4 +331,27 @@ function snapshot(send: ClaimedSend, status: OutboundMessageSnapshot["status"], 
 
 function describe(error: ProviderError): string {
   return `${error.code} ${error.title}${error.details ? `: ${error.details}` : ""}${error.httpStatus ? ` (HTTP ${error.httpStatus})` : ""}`;
+}
+
+/** The send results port on PostgreSQL. */
+export class PostgresSendResults implements SendResults {
+  readonly #db: Database;
+  readonly #deps: ResultDeps;
+
+  constructor(db: Database, deps: ResultDeps) {
+    this.#db = db;
+    this.#deps = deps;
+  }
+
+  record(tenantId: string, results: readonly SendResult[], applyEarly: ApplyEarlyStatuses): Promise<number> {
+    return recordSendResults(this.#db, tenantId, results, applyEarly, this.#deps);
+  }
+
+  reconcile(
+    item: { jobId: string; tenantId: string; messageId: string; account: SendAccount },
+    settings: ReconcileSettings,
+    applyEarly: ApplyEarlyStatuses,
+  ): Promise<{ outcome: ReconcileOutcome; events: number }> {
+    return reconcileSend(this.#db, item, settings, applyEarly, this.#deps);
+  }
 }

@@ -13,7 +13,7 @@
  * Deliveries with nothing in common are spread over at most `lanes`
  * transactions, the least loaded first.
  */
-import type { InboundDelivery } from "../../domain/inbound.js";
+import type { InboundDelivery } from "../domain/inbound.js";
 
 /** What a delivery touches that another delivery must not touch at the same time. */
 export function conflictKeys(delivery: InboundDelivery): string[] {
