@@ -4,8 +4,7 @@ import { createHttpHandler } from "./adapters/http/app.js";
 import { createOnePortServer } from "./adapters/http/one-port-server.js";
 import { startRelayWorker } from "./adapters/nats/relay-worker.js";
 import { startInactivityCloser } from "./adapters/postgres/inactivity-closer.js";
-import { startInboxWorker } from "./adapters/postgres/start-inbox-worker.js";
-import { startSenderWorker } from "./start-workers.js";
+import { startInboxWorker, startSenderWorker } from "./start-workers.js";
 import { startTemplateSyncJob } from "./adapters/postgres/template-sync-job.js";
 import type { Logger } from "./observability/logger.js";
 

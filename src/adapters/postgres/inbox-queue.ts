@@ -18,20 +18,18 @@
  */
 import { and, eq, sql } from "drizzle-orm";
 
+import type { InboundDelivery } from "../../domain/inbound.js";
+import type { InboundStore } from "../../ports/inbound-store.js";
+import type { AppliedDelivery, BatchRowResult, ClaimedDelivery, FinalStatus, InboxQueue, PlannedDelivery } from "../../ports/inbox-queue.js";
+import type { Provider } from "../../domain/account.js";
 import type { Database } from "./database.js";
+import { lockWamidsInOrder, PostgresInboundStore, TransactionBatch } from "./inbound-store.js";
+import type { InboundReactions } from "./inbound-reactions.js";
 import { hot, preparedRows } from "./prepared-query.js";
 import { webhookInbox } from "./schema/control.js";
 
-export interface ClaimedRow {
-  id: string;
-  /** Attempts including this one. */
-  attempts: number;
-  receivedAt: Date;
-  /** The delivery's bytes, read by the claim so the worker can plan its batches before any transaction. */
-  body: Buffer;
-  /** Which edge wrote it: `meta`, or `sandbox` for the SANDBOX provider's own status deliveries. */
-  provider: string;
-}
+/** A claimed row (the inbox queue port's ClaimedDelivery). */
+export type ClaimedRow = ClaimedDelivery;
 
 export interface ClaimOptions {
   workerId: string;
@@ -92,7 +90,7 @@ export async function lockClaimedRows(tx: Database, ids: readonly string[], work
   return new Set(rows.map((r) => String(r.id)));
 }
 
-export type FinalStatus = "processed" | "unroutable" | "malformed";
+export type { FinalStatus };
 
 /** In the processing transaction: these rows are done, in one statement. */
 export async function markInboxRows(tx: Database, done: readonly { id: string; status: FinalStatus; error?: string }[]): Promise<void> {
@@ -136,4 +134,126 @@ export async function recordInboxFailure(
 /** postgres.js returns bytea as a Buffer; PGlite as a Uint8Array. */
 function toBuffer(value: Buffer | Uint8Array): Buffer {
   return Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+}
+
+/** Deadlocks and serialization failures are retried at once, this many times, before counting as a failed attempt. */
+const TRANSIENT_RETRIES = 3;
+
+export interface PostgresInboxQueueOptions {
+  newId: () => string;
+  now: () => Date;
+  /** What follows newly stored inbound messages in their transaction (inbound-reactions.ts). */
+  reactions?: InboundReactions;
+}
+
+/** The inbox queue port on PostgreSQL (PGlite too). */
+export class PostgresInboxQueue implements InboxQueue {
+  readonly #db: Database;
+  readonly #options: PostgresInboxQueueOptions;
+
+  constructor(db: Database, options: PostgresInboxQueueOptions) {
+    this.#db = db;
+    this.#options = options;
+  }
+
+  claim(options: { workerId: string; limit: number; leaseMs: number; providers: readonly string[] }): Promise<ClaimedDelivery[]> {
+    return claimInboxRows(this.#db, options);
+  }
+
+  async applyBatch<T>(
+    workerId: string,
+    batch: readonly PlannedDelivery[],
+    apply: (items: { delivery: InboundDelivery; store: InboundStore }[]) => Promise<AppliedDelivery<T>[]>,
+  ): Promise<BatchRowResult<T>[]> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#db.transaction((tx) => this.#applyInTransaction(tx, workerId, batch, apply));
+      } catch (error) {
+        if (isTransient(error) && attempt < TRANSIENT_RETRIES) continue;
+        throw error;
+      }
+    }
+  }
+
+  recordFailure(
+    row: ClaimedDelivery,
+    options: { workerId: string; maxAttempts: number; retryInMs: number; error: string },
+  ): Promise<"pending" | "failed" | undefined> {
+    return recordInboxFailure(this.#db, row, options);
+  }
+
+  async #applyInTransaction<T>(
+    tx: Database,
+    workerId: string,
+    batch: readonly PlannedDelivery[],
+    apply: (items: { delivery: InboundDelivery; store: InboundStore }[]) => Promise<AppliedDelivery<T>[]>,
+  ): Promise<BatchRowResult<T>[]> {
+    const shared = new TransactionBatch();
+    // Independent statements sent together (the driver pipelines them): the rows' locks and every account the batch names.
+    const [ours] = await Promise.all([
+      lockClaimedRows(
+        tx,
+        batch.map((p) => p.row.id),
+        workerId,
+      ),
+      shared.prefetchAccounts(tx, batch.flatMap(numbersOf)),
+    ]);
+    const results: BatchRowResult<T>[] = [];
+    const done: { id: string; status: FinalStatus; error?: string }[] = [];
+    const applied: { at: number; row: ClaimedDelivery; delivery: InboundDelivery }[] = [];
+    for (const planned of batch) {
+      const { row } = planned;
+      if (!ours.has(row.id)) {
+        results.push({ status: "not_ours" });
+      } else if (planned.kind === "malformed") {
+        done.push({ id: row.id, status: "malformed", error: planned.reason });
+        results.push({ status: "malformed" });
+      } else {
+        applied.push({ at: results.length, row, delivery: planned.delivery });
+        results.push({ status: "processed" });
+      }
+    }
+    await lockWamidsInOrder(tx, applied.flatMap(({ delivery }) => statusWamids(delivery)));
+    const outcomes = await apply(
+      applied.map(({ row, delivery }) => ({
+        delivery,
+        store: new PostgresInboundStore(tx, {
+          inboxId: row.id,
+          newId: this.#options.newId,
+          now: this.#options.now,
+          batch: shared,
+          reactions: this.#options.reactions,
+        }),
+      })),
+    );
+    applied.forEach(({ at, row }, i) => {
+      const { status, outcome } = outcomes[i]!;
+      done.push({ id: row.id, status });
+      results[at] = { status, outcome };
+    });
+    // Independent statements sent together: the driver pipelines them (one round trip).
+    await Promise.all([shared.flush(tx), markInboxRows(tx, done)]);
+    return results;
+  }
+}
+
+/** The numbers a delivery's changes name (their accounts are looked up up front, at once). */
+function numbersOf(planned: PlannedDelivery): { provider: Provider; phoneNumberId: string }[] {
+  if (planned.kind !== "delivery") return [];
+  return planned.delivery.changes.flatMap((change) => (change.phoneNumberId ? [{ provider: change.provider, phoneNumberId: change.phoneNumberId }] : []));
+}
+
+/** The wamids a delivery's statuses name (their locks are taken up front, in order). */
+function statusWamids(delivery: InboundDelivery): string[] {
+  return delivery.changes.flatMap((change) => (change.kind === "messaging" ? change.statuses.map((s) => s.wamid) : []));
+}
+
+/** Deadlock (40P01) or serialization failure (40001), through drizzle's error wrapping. */
+function isTransient(error: unknown): boolean {
+  for (let e: unknown = error, depth = 0; e !== null && typeof e === "object" && depth < 5; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (code === "40P01" || code === "40001") return true;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return false;
 }

@@ -1,7 +1,7 @@
 /**
- * Processes webhook deliveries after they were answered: claims rows of
- * `control.webhook_inbox` (see inbox-queue.ts for the claim and lease
- * protocol), splits them into up to `concurrency` batches (inbox-batches.ts:
+ * Processes webhook deliveries after they were answered: claims rows of the
+ * inbox (the inbox queue port; adapters/postgres inbox-queue.ts has the claim
+ * and lease protocol), reads each with its provider's parser, splits them into up to `concurrency` batches (inbox-batches.ts:
  * deliveries of one sender or one wamid stay together, in arrival order) and
  * applies each batch in ONE transaction that also writes the events to the
  * outbox and marks the rows done. Several deliveries per transaction is what
@@ -11,7 +11,9 @@
  * On PostgreSQL each statement costs the process a round trip (~100 µs of
  * CPU on loopback), so transactions are filled before more are opened, and
  * under load the worker lets deliveries gather (`gatherMs`) before its next
- * claim; the hot statements are named prepared statements (prepared-query.ts).
+ * claim; the hot statements are named prepared statements (adapters/postgres
+ * prepared-query.ts). What a delivery means is the inbound use case's
+ * (app/process-webhook-delivery.ts), run inside the batch's transaction.
  *
  * When a batch fails, its deliveries are tried again one per transaction, so
  * a poison delivery is retried (and in the end marked failed) alone while
@@ -20,63 +22,41 @@
  */
 import { randomBytes } from "node:crypto";
 
-import { processWebhookDeliveries, type DeliveryOutcome } from "../../app/process-webhook-delivery.js";
-import type { Provider } from "../../domain/account.js";
-import type { InboundDelivery } from "../../domain/inbound.js";
-import { MalformedWebhookError, parseMetaWebhookBody } from "../providers/meta/webhook-payload.js";
-import { parseSandboxDelivery, SANDBOX_INBOX_PROVIDER } from "../providers/sandbox/sandbox-provider.js";
-import type { Wakeup } from "../shared/wakeup.js";
-import type { Database } from "./database.js";
-import { lockWamidsInOrder, PostgresInboundStore, TransactionBatch } from "./inbound-store.js";
-import type { InboundReactions } from "./inbound-reactions.js";
-import { conflictKeys, planBatches } from "../../workers/inbox-batches.js";
-import { claimInboxRows, lockClaimedRows, markInboxRows, recordInboxFailure, type ClaimedRow, type FinalStatus } from "./inbox-queue.js";
+import { processWebhookDeliveries, type DeliveryOutcome } from "../app/process-webhook-delivery.js";
+import type { InboxTuning } from "../config.js";
+import type { BatchRowResult, ClaimedDelivery, InboxQueue, PlannedDelivery } from "../ports/inbox-queue.js";
+import type { Log } from "../ports/log.js";
+import { MalformedWebhookError, parseMetaWebhookBody } from "../adapters/providers/meta/webhook-payload.js";
+import { parseSandboxDelivery, SANDBOX_INBOX_PROVIDER } from "../adapters/providers/sandbox/sandbox-provider.js";
+import { conflictKeys, planBatches } from "./inbox-batches.js";
+import type { WakeSignal } from "./sender.js";
 
-/** The subset of a pino logger the worker uses. */
-export interface InboxWorkerLogger {
-  debug(obj: Record<string, unknown>, msg: string): void;
-  info(obj: Record<string, unknown>, msg: string): void;
-  warn(obj: Record<string, unknown>, msg: string): void;
-  error(obj: Record<string, unknown>, msg: string): void;
-}
-
-export interface InboxWorkerOptions {
-  db: Database;
-  logger: InboxWorkerLogger;
+export interface InboxWorkerDeps {
+  queue: InboxQueue;
+  logger: Log;
   /** Notified when a delivery is committed to the inbox: look now instead of at the next poll. */
-  wakeup?: Wakeup;
+  wakeup?: WakeSignal;
   /** Called after a commit that wrote events (the relay's wake-up). */
   onEventsCommitted?: () => void;
   newId: () => string;
   now: () => Date;
-  /** What follows newly stored inbound messages in their transaction (inbound-reactions.ts). */
-  reactions?: InboundReactions;
-  /** Names this worker in `locked_by`; default: host-independent random id. */
-  workerId?: string;
-  /** Transactions run at once (each holds one pool connection). Default 4. */
-  concurrency?: number;
-  /**
-   * Deliveries per transaction at most; one claim takes up to concurrency ×
-   * batchSize rows, and a transaction is filled before another is opened.
-   * Default 64.
-   */
-  batchSize?: number;
-  /**
-   * Under load, how long to let deliveries gather after a claim that was not
-   * full, before claiming again: a transaction (and its round trips) then
-   * carries many deliveries instead of one or two. Never after an idle look:
-   * the first delivery after a quiet spell is taken at once. Default 5 ms.
-   */
-  gatherMs?: number;
-  /** Longest sleep without a wake-up. Default 1000 ms. */
-  pollIntervalMs?: number;
-  /** How long a claim protects a row before another worker may take it. Default 60 s. */
-  leaseMs?: number;
-  /** Attempts before a row is marked `failed`. Default 5. */
-  maxAttempts?: number;
-  /** First retry delay; doubles per attempt, at most 5 minutes. Default 1000 ms. */
-  retryDelayMs?: number;
 }
+
+/**
+ * Tuning (config.ts InboxTuning): concurrency — transactions at once (each
+ * holds one pool connection), default 4; batchSize — deliveries per
+ * transaction at most (one claim takes up to concurrency × batchSize rows, a
+ * transaction is filled before another is opened), default 64; gatherMs —
+ * under load, how long to let deliveries gather after a claim that was not
+ * full, so a transaction carries many deliveries instead of one or two (never
+ * after an idle look: the first delivery after a quiet spell is taken at
+ * once), default 10 ms; pollIntervalMs — longest sleep without a wake-up,
+ * default 1000 ms; leaseMs — how long a claim protects a row, default 60 s;
+ * maxAttempts — attempts before a row is marked `failed`, default 5;
+ * retryDelayMs — first retry delay, doubling per attempt up to 5 minutes,
+ * default 1000 ms.
+ */
+export type InboxWorkerOptions = InboxWorkerDeps & InboxTuning;
 
 export interface InboxWorkerStats {
   /** Rows this worker committed as processed. */
@@ -99,27 +79,18 @@ export const inboxWorkerCounters: InboxWorkerStats = emptyStats();
 
 /** Providers whose deliveries this worker can read. */
 const PROVIDERS = ["meta", SANDBOX_INBOX_PROVIDER] as const;
-/** Deadlocks and serialization failures are retried at once, this many times, before counting as a failed attempt. */
-const TRANSIENT_RETRIES = 3;
 const MAX_RETRY_DELAY_MS = 5 * 60_000;
 const MAX_ERROR_LENGTH = 2_000;
 
-type RowResult = { status: FinalStatus; outcome?: DeliveryOutcome } | { status: "not_ours" };
-
-/** A claimed row with its body read before any transaction. */
-type PlannedRow = { row: ClaimedRow } & (
-  | { kind: "delivery"; delivery: InboundDelivery }
-  | { kind: "malformed"; reason: string }
-);
+type RowResult = BatchRowResult<DeliveryOutcome>;
 
 export class InboxWorker {
   readonly workerId: string;
-  readonly #db: Database;
-  readonly #logger: InboxWorkerLogger;
-  readonly #wakeup: Wakeup | undefined;
+  readonly #queue: InboxQueue;
+  readonly #logger: Log;
+  readonly #wakeup: WakeSignal | undefined;
   readonly #onEventsCommitted: () => void;
   readonly #deps: { newId: () => string; now: () => Date };
-  readonly #reactions: InboundReactions;
   readonly #concurrency: number;
   readonly #batchSize: number;
   readonly #pollIntervalMs: number;
@@ -132,12 +103,11 @@ export class InboxWorker {
   #running: Promise<void> | undefined;
 
   constructor(options: InboxWorkerOptions) {
-    this.#db = options.db;
+    this.#queue = options.queue;
     this.#logger = options.logger;
     this.#wakeup = options.wakeup;
     this.#onEventsCommitted = options.onEventsCommitted ?? (() => {});
     this.#deps = { newId: options.newId, now: options.now };
-    this.#reactions = options.reactions ?? { messages: [], providerUpdates: [] };
     this.workerId = options.workerId ?? `inbox-${randomBytes(6).toString("hex")}`;
     this.#concurrency = positive(options.concurrency ?? 4, "concurrency");
     this.#batchSize = positive(options.batchSize ?? 64, "batchSize");
@@ -173,7 +143,7 @@ export class InboxWorker {
 
   /** Claims up to concurrency × batchSize rows and processes them; the number claimed (0 when idle). */
   async runOnce(): Promise<number> {
-    const rows = await claimInboxRows(this.#db, {
+    const rows = await this.#queue.claim({
       workerId: this.workerId,
       limit: this.#concurrency * this.#batchSize,
       leaseMs: this.#leaseMs,
@@ -220,77 +190,29 @@ export class InboxWorker {
     });
   }
 
-  async #process(batch: PlannedRow[]): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const results = await this.#db.transaction((tx) => this.#processInTransaction(tx, batch));
-        results.forEach((result, i) => this.#committed(batch[i]!.row, result));
-        if (results.some((r) => r.status !== "not_ours" && (r.outcome?.events ?? 0) > 0)) this.#onEventsCommitted();
-        return;
-      } catch (error) {
-        if (isTransient(error) && attempt < TRANSIENT_RETRIES) continue;
-        if (batch.length > 1) {
-          // Someone in the batch failed: each alone, so the others commit and only the culprit is retried.
-          this.#logger.debug({ err: error, size: batch.length }, "inbox batch failed; applying its deliveries one by one");
-          for (const one of batch) await this.#process([one]);
-          return;
-        }
-        await this.#failed(batch[0]!.row, error);
+  async #process(batch: PlannedDelivery[]): Promise<void> {
+    try {
+      // All the batch's deliveries at once: runs of plain inbound messages are stored set-wise.
+      const results = await this.#queue.applyBatch(this.workerId, batch, async (items) =>
+        (await processWebhookDeliveries(items, this.#deps)).map((outcome) => ({
+          status: outcome.unroutableChanges > 0 && outcome.routedChanges === 0 ? ("unroutable" as const) : ("processed" as const),
+          outcome,
+        })),
+      );
+      results.forEach((result, i) => this.#committed(batch[i]!.row, result));
+      if (results.some((r) => r.status !== "not_ours" && (r.outcome?.events ?? 0) > 0)) this.#onEventsCommitted();
+    } catch (error) {
+      if (batch.length > 1) {
+        // Someone in the batch failed: each alone, so the others commit and only the culprit is retried.
+        this.#logger.debug({ err: error, size: batch.length }, "inbox batch failed; applying its deliveries one by one");
+        for (const one of batch) await this.#process([one]);
         return;
       }
+      await this.#failed(batch[0]!.row, error);
     }
   }
 
-  async #processInTransaction(tx: Database, batch: readonly PlannedRow[]): Promise<RowResult[]> {
-    const shared = new TransactionBatch();
-    // Independent statements sent together (the driver pipelines them): the rows' locks and every account the batch names.
-    const [ours] = await Promise.all([
-      lockClaimedRows(
-        tx,
-        batch.map((p) => p.row.id),
-        this.workerId,
-      ),
-      shared.prefetchAccounts(tx, batch.flatMap(numbersOf)),
-    ]);
-    const results: RowResult[] = [];
-    const done: { id: string; status: FinalStatus; error?: string }[] = [];
-    const applied: { at: number; row: ClaimedRow; delivery: InboundDelivery }[] = [];
-    for (const planned of batch) {
-      const { row } = planned;
-      if (!ours.has(row.id)) {
-        results.push({ status: "not_ours" });
-      } else if (planned.kind === "malformed") {
-        done.push({ id: row.id, status: "malformed", error: planned.reason });
-        results.push({ status: "malformed" });
-      } else {
-        applied.push({ at: results.length, row, delivery: planned.delivery });
-        results.push({ status: "processed" });
-      }
-    }
-    await lockWamidsInOrder(tx, applied.flatMap(({ delivery }) => statusWamids(delivery)));
-    // All the batch's deliveries at once: runs of plain inbound messages are stored set-wise.
-    const outcomes = await processWebhookDeliveries(
-      applied.map(({ row, delivery }) => ({ delivery, store: new PostgresInboundStore(tx, {
-          inboxId: row.id,
-          newId: this.#deps.newId,
-          now: this.#deps.now,
-          batch: shared,
-          reactions: this.#reactions,
-        }) })),
-      this.#deps,
-    );
-    applied.forEach(({ at, row }, i) => {
-      const outcome = outcomes[i]!;
-      const status = outcome.unroutableChanges > 0 && outcome.routedChanges === 0 ? "unroutable" : "processed";
-      done.push({ id: row.id, status });
-      results[at] = { status, outcome };
-    });
-    // Independent statements sent together: the driver pipelines them (one round trip).
-    await Promise.all([shared.flush(tx), markInboxRows(tx, done)]);
-    return results;
-  }
-
-  #committed(row: ClaimedRow, result: RowResult): void {
+  #committed(row: ClaimedDelivery, result: RowResult): void {
     if (result.status === "not_ours") return;
     const outcome = result.outcome;
     const add = (key: keyof InboxWorkerStats, n: number) => {
@@ -316,12 +238,12 @@ export class InboxWorker {
     this.#logger.debug({ inboxId: row.id, attempts: row.attempts, ...outcome }, "webhook delivery processed");
   }
 
-  async #failed(row: ClaimedRow, error: unknown): Promise<void> {
+  async #failed(row: ClaimedDelivery, error: unknown): Promise<void> {
     this.#stats.failedAttempts += 1;
     inboxWorkerCounters.failedAttempts += 1;
     const retryInMs = Math.min(this.#retryDelayMs * 2 ** (row.attempts - 1), MAX_RETRY_DELAY_MS);
     try {
-      const status = await recordInboxFailure(this.#db, row, {
+      const status = await this.#queue.recordFailure(row, {
         workerId: this.workerId,
         maxAttempts: this.#maxAttempts,
         retryInMs,
@@ -342,7 +264,7 @@ export class InboxWorker {
 }
 
 /** Reads the delivery before any transaction: a body that is not a WhatsApp webhook is marked malformed, never retried. */
-function plan(row: ClaimedRow): PlannedRow {
+function plan(row: ClaimedDelivery): PlannedDelivery {
   try {
     // The SANDBOX provider writes Meta-shaped status deliveries for its own accounts (sandbox-provider.ts).
     const delivery =
@@ -354,17 +276,6 @@ function plan(row: ClaimedRow): PlannedRow {
   }
 }
 
-/** The numbers a delivery's changes name (their accounts are looked up up front, at once). */
-function numbersOf(planned: PlannedRow): { provider: Provider; phoneNumberId: string }[] {
-  if (planned.kind !== "delivery") return [];
-  return planned.delivery.changes.flatMap((change) => (change.phoneNumberId ? [{ provider: change.provider, phoneNumberId: change.phoneNumberId }] : []));
-}
-
-/** The wamids a delivery's statuses name (their locks are taken up front, in order). */
-function statusWamids(delivery: InboundDelivery): string[] {
-  return delivery.changes.flatMap((change) => (change.kind === "messaging" ? change.statuses.map((s) => s.wamid) : []));
-}
-
 function emptyStats(): InboxWorkerStats {
   return { processed: 0, unroutable: 0, unroutableChanges: 0, malformed: 0, failedAttempts: 0, failed: 0, events: 0 };
 }
@@ -372,16 +283,6 @@ function emptyStats(): InboxWorkerStats {
 function positive(value: number, name: string): number {
   if (!Number.isFinite(value) || value <= 0) throw new Error(`InboxWorker: ${name} must be positive`);
   return value;
-}
-
-/** Deadlock (40P01) or serialization failure (40001), through drizzle's error wrapping. */
-function isTransient(error: unknown): boolean {
-  for (let e: unknown = error, depth = 0; e !== null && typeof e === "object" && depth < 5; depth++) {
-    const code = (e as { code?: unknown }).code;
-    if (code === "40P01" || code === "40001") return true;
-    e = (e as { cause?: unknown }).cause;
-  }
-  return false;
 }
 
 /** The error and its causes as one line for the row's `error` column (no stack). */
