@@ -14,7 +14,9 @@ import type { Logger } from "./observability/logger.js";
 import type { AccountRepository } from "./ports/account-repository.js";
 import { Wakeup } from "./adapters/shared/wakeup.js";
 import { openNatsConnection, type NatsLink } from "./adapters/nats/connection.js";
-import { InboxWriter, type InboxWriterOptions } from "./adapters/postgres/inbox-writer.js";
+import { InboxWriter, PostgresOwnDeliveries, type InboxWriterOptions } from "./adapters/postgres/inbox-writer.js";
+import { PostgresWebhookSecrets } from "./adapters/postgres/account-webhook-secrets.js";
+import type { WebhookSecrets } from "./ports/webhook-inbox.js";
 import { WebhookCounters } from "./adapters/http/webhook-counters.js";
 import { DefaultProviderRegistry, type ProviderRegistryOptions } from "./adapters/providers/registry.js";
 import type { ProviderRegistry } from "./ports/whatsapp-provider.js";
@@ -53,6 +55,8 @@ export interface AppContext {
   health: HealthStatus;
   /** Durable, group-committed writes of webhook deliveries to the inbox. */
   inboxWriter: InboxWriter;
+  /** Per-account webhook secrets (`/webhook/{account_id}`). */
+  webhookSecrets: WebhookSecrets;
   /** Webhook outcomes counted in memory (for /metrics). */
   webhookCounters: WebhookCounters;
   /** Notified after a webhook delivery is committed to the inbox. */
@@ -110,8 +114,9 @@ export async function createAppContext(config: Config, logger: Logger, overrides
   const outboxWakeup = new OutboxWakeup();
   const eventFeed = new EventFeed({ db: database.db, decode: outboxRecordToEvent, logger: logger.child({ component: "event-feed" }) });
   outboxWakeup.onNotify(() => eventFeed.wake());
+  const ownDeliveries = new PostgresOwnDeliveries(database.db);
   const providers = new DefaultProviderRegistry({
-    db: database.db,
+    inbox: ownDeliveries,
     graphUrl: config.whatsappGraphUrl,
     graphVersion: config.whatsappApiVersion,
     inboxWakeup,
@@ -133,6 +138,7 @@ export async function createAppContext(config: Config, logger: Logger, overrides
     otpCodeKey,
     health: new HealthStatus(),
     inboxWriter,
+    webhookSecrets: new PostgresWebhookSecrets(database.db, box),
     webhookCounters: new WebhookCounters(),
     inboxWakeup,
     outboxWakeup,
@@ -142,7 +148,7 @@ export async function createAppContext(config: Config, logger: Logger, overrides
     providers: revealingOtpCodes(providers, box),
     templates: new PostgresTemplateStore(database.db, { newId: () => uuidv7(), onEventsCommitted: () => outboxWakeup.notify() }),
     templateProviders: new DefaultTemplateProviders({
-      db: database.db,
+      inbox: ownDeliveries,
       graphUrl: config.whatsappGraphUrl,
       graphVersion: config.whatsappApiVersion,
       inboxWakeup,

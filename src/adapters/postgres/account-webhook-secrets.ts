@@ -1,18 +1,12 @@
 import { and, eq, isNull } from "drizzle-orm";
 
+import type { AccountWebhookSecrets, WebhookSecrets } from "../../ports/webhook-inbox.js";
 import type { SecretBox } from "../crypto/secret-box.js";
 import type { Database } from "./database.js";
 import { credentialAssociatedData } from "./account-repository.js";
 import { accounts } from "./schema/control.js";
 
-/** What `/webhook/{account_id}` needs to check a delivery for an account with its own Meta app. */
-export interface AccountWebhookSecrets {
-  accountId: string;
-  tenantId: string;
-  /** Undefined when the account has no app secret of its own (its deliveries are then refused). */
-  appSecret: string | undefined;
-  verifyToken: string | undefined;
-}
+export type { AccountWebhookSecrets };
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -35,4 +29,19 @@ export async function findAccountWebhookSecrets(db: Database, box: SecretBox, ac
     return sealed === undefined ? undefined : box.open(sealed, credentialAssociatedData(row.id, name));
   };
   return { accountId: row.id, tenantId: row.tenantId, appSecret: open("appSecret"), verifyToken: open("verifyToken") };
+}
+
+/** The webhook secrets port on PostgreSQL. */
+export class PostgresWebhookSecrets implements WebhookSecrets {
+  readonly #db: Database;
+  readonly #box: SecretBox;
+
+  constructor(db: Database, box: SecretBox) {
+    this.#db = db;
+    this.#box = box;
+  }
+
+  forAccount(accountId: string): Promise<AccountWebhookSecrets | null> {
+    return findAccountWebhookSecrets(this.#db, this.#box, accountId);
+  }
 }

@@ -1,3 +1,6 @@
+import { sql } from "drizzle-orm";
+
+import { InboxClosedError, InboxFullError, InboxWriteTimeoutError, type InboxRow, type OwnDeliveries, type WebhookInbox } from "../../ports/webhook-inbox.js";
 import type { Database } from "./database.js";
 import { hot, preparedRows } from "./prepared-query.js";
 import { webhookInbox } from "./schema/control.js";
@@ -22,25 +25,6 @@ import { webhookInbox } from "./schema/control.js";
  * memory stays bounded however fast deliveries come.
  */
 
-export type InboxStatus = "pending" | "malformed";
-
-export interface InboxRow {
-  /** UUIDv7: time-ordered, so processing in id order is arrival order. */
-  id: string;
-  /** Which edge received it: `meta`, `twilio`. */
-  provider: string;
-  /** Request path without the query string. */
-  path: string;
-  /** Account id from the path, or phone number id from the payload, when known. */
-  accountHint: string | null;
-  /** An allow-listed few headers; never credentials or signatures. */
-  headers: Record<string, string>;
-  /** The exact bytes received. */
-  body: Buffer;
-  signatureValid: boolean;
-  status: InboxStatus;
-}
-
 /** Inserts the rows in ONE statement (one commit); rejects if none was stored. */
 export type InsertInboxRows = (rows: readonly InboxRow[]) => Promise<void>;
 
@@ -64,37 +48,6 @@ export const DEFAULT_INBOX_WRITER_OPTIONS: InboxWriterOptions = {
   maxQueuedBytes: 64 * 1024 * 1024,
   maxConcurrentFlushes: 2,
 };
-
-/** The queue is at its bound: answer 503 so the sender retries later. */
-export class InboxFullError extends Error {
-  constructor() {
-    super("webhook inbox queue is full");
-    this.name = "InboxFullError";
-  }
-}
-
-/** The writer is closed (the process is stopping). */
-export class InboxClosedError extends Error {
-  constructor() {
-    super("webhook inbox writer is closed");
-    this.name = "InboxClosedError";
-  }
-}
-
-/**
- * No commit within the caller's deadline. `maybeStored` is true when the row
- * was already in an INSERT that may still commit: the sender's retry then
- * stores it twice, which downstream deduplication (by wamid) absorbs.
- */
-export class InboxWriteTimeoutError extends Error {
-  readonly maybeStored: boolean;
-
-  constructor(timeoutMs: number, maybeStored: boolean) {
-    super(`webhook inbox write not committed within ${timeoutMs} ms`);
-    this.name = "InboxWriteTimeoutError";
-    this.maybeStored = maybeStored;
-  }
-}
 
 /** The INSERT carrying this row failed; `cause` is the database error. */
 export class InboxWriteError extends Error {
@@ -125,7 +78,9 @@ interface PendingWrite {
   timer: NodeJS.Timeout | undefined;
 }
 
-export class InboxWriter {
+export { InboxClosedError, InboxFullError, InboxWriteTimeoutError, type InboxRow, type InboxStatus } from "../../ports/webhook-inbox.js";
+
+export class InboxWriter implements WebhookInbox {
   readonly #insert: InsertInboxRows;
   readonly #options: InboxWriterOptions;
   #queue: PendingWrite[] = [];
@@ -294,4 +249,32 @@ export function insertIntoWebhookInbox(db: Database): InsertInboxRows {
         ${column((r) => r.status)}::text[]
       ) as batch(id, provider, path, account_hint, headers, body_hex, signature_valid, status)`);
   };
+}
+
+/**
+ * Writes Meta-shaped webhook bodies into the inbox as a provider's own
+ * deliveries (the sandbox's statuses; trusted: made here). A delivery with
+ * `afterMs` > 0 "arrives" that much later: not claimable before (the inbox
+ * row's not-before time), and ordered after the earlier ones (the inbox
+ * claims by received_at).
+ */
+export class PostgresOwnDeliveries implements OwnDeliveries {
+  readonly #db: Database;
+
+  constructor(db: Database) {
+    this.#db = db;
+  }
+
+  async write(delivery: { provider: string; accountId: string }, deliveries: readonly { body: string; afterMs: number }[]): Promise<void> {
+    await this.#db.insert(webhookInbox).values(
+      deliveries.map(({ body, afterMs }) => ({
+        provider: delivery.provider,
+        path: "/sandbox",
+        accountHint: delivery.accountId,
+        body: Buffer.from(body, "utf8"),
+        signatureValid: true,
+        ...(afterMs > 0 ? { receivedAt: sql`now() + make_interval(secs => ${afterMs / 1000})`, lockedUntil: sql`now() + make_interval(secs => ${afterMs / 1000})` } : {}),
+      })),
+    );
+  }
 }
