@@ -24,14 +24,13 @@ import type {
   MessageQuery,
   StartConversationTransaction,
 } from "../../ports/conversation-store.js";
-import { conversationClosedToOutbox } from "../events/conversation-closed-pb.js";
 import type { Database, Transaction } from "./database.js";
 import { accountFromRow, contactFromRow, conversationFromRow } from "./inbound-rows.js";
 import { ensureTenant } from "./migrator.js";
 import { findOrOpenConversation } from "./open-conversation.js";
 import { PostgresOutboundTransaction, type WrittenWork } from "./outbound-transaction.js";
 import { storedMessageFromRow, UUID } from "./outbound-rows.js";
-import { appendToOutbox } from "./outbox.js";
+import { appendEvents } from "./outbox.js";
 import { accounts } from "./schema/control.js";
 import { inCountingTransaction } from "./send-transaction.js";
 import { contacts, conversations, messages, sendIdempotencyKeys, templates, tenantSettings } from "./schema/tenant.js";
@@ -259,7 +258,7 @@ class PostgresConversationTransaction implements ConversationTransaction {
   }
 
   async appendClosed(event: ConversationClosed): Promise<void> {
-    await appendToOutbox(this.#tx, [conversationClosedToOutbox(event)]);
+    await appendEvents(this.#tx, [event]);
     this.written.events++;
   }
 }

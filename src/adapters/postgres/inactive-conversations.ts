@@ -20,11 +20,10 @@ import { and, eq, inArray, ne, sql } from "drizzle-orm";
 import type { ConversationClosed } from "../../domain/conversations/conversation-update.js";
 import { effectiveSettings } from "../../domain/conversations/settings.js";
 import type { InactiveConversations } from "../../ports/inactive-conversations.js";
-import { conversationClosedToOutbox } from "../events/conversation-closed-pb.js";
 import { readConversationSettings } from "./conversation-store.js";
 import type { Database } from "./database.js";
 import { accountFromRow, contactFromRow, conversationFromRow } from "./inbound-rows.js";
-import { appendToOutbox } from "./outbox.js";
+import { appendEvents } from "./outbox.js";
 import { accounts, tenants } from "./schema/control.js";
 import { contacts, conversations } from "./schema/tenant.js";
 import { withTenant } from "./tenant-scope.js";
@@ -95,7 +94,7 @@ export class PostgresInactiveConversations implements InactiveConversations {
       if (!contact || !account) throw new Error(`conversation ${row.id}: contact or account missing`);
       events.push({ kind: "conversation.closed", eventId: options.newId(), account, occurredAt: now, conversation: conversationFromRow(row), contact, reason: "inactivity" });
     }
-    await appendToOutbox(tx, events.map(conversationClosedToOutbox));
+    await appendEvents(tx, events);
     return closed.length;
   }
 }

@@ -11,7 +11,7 @@
 import type { ManagementChange } from "../../domain/inbound.js";
 import type { StoredInboundMessage } from "../../ports/inbound-store.js";
 import type { Database } from "./database.js";
-import type { OutboxEvent } from "./outbox.js";
+import type { DomainEvent } from "../../domain/events.js";
 
 export interface InboundReactionContext {
   /** The delivery's transaction; its search_path points at `tenantId`'s schema. */
@@ -20,7 +20,7 @@ export interface InboundReactionContext {
   newId: () => string;
   now: () => Date;
   /** Appends events to the outbox after those already written in this transaction. */
-  emit(events: readonly OutboxEvent[]): Promise<void>;
+  emit(events: readonly DomainEvent[]): Promise<void>;
 }
 
 /** Reacts to messages of ONE tenant (all `messages` share `context.tenantId`). */

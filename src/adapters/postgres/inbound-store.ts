@@ -14,7 +14,7 @@ import { waIdToE164 } from "../../domain/inbound.js";
 import type { AccountRef, ContactSnapshot, ConversationSnapshot, InboundEvent, OutboundMessageSnapshot } from "../../domain/inbound-events.js";
 import type { MessageStatus } from "../../domain/message-status.js";
 import type { InboundStore, NewInboundMessage, StatusChange, StoredInboundMessage, TenantInboundStore } from "../../ports/inbound-store.js";
-import { toOutboxEvent } from "../events/inbound-events-pb.js";
+import type { DomainEvent } from "../../domain/events.js";
 import type { Database } from "./database.js";
 import { hot, preparedRows } from "./prepared-query.js";
 import { accountFromRow, contactFromRow, conversationFromRow, displayTextOf, inboundContent, statusUpdateFromJson } from "./inbound-rows.js";
@@ -30,7 +30,7 @@ import {
   type ContactReturned,
   type ConversationReturned,
 } from "./returned-rows.js";
-import { appendToOutbox, type OutboxEvent } from "./outbox.js";
+import { appendEvents } from "./outbox.js";
 import { voidOtpsOfFailedMessages } from "./otp-failures.js";
 import { accounts, webhookUnroutable } from "./schema/control.js";
 import { contacts, conversations, messages, pendingStatuses, providerUpdates } from "./schema/tenant.js";
@@ -83,7 +83,7 @@ export class TransactionBatch {
   readonly accountsByWaba = new Map<string, Promise<AccountRef[]>>();
   /** The tenant schema the transaction's search_path points at. */
   schema: string | undefined;
-  readonly #events: OutboxEvent[] = [];
+  readonly #events: DomainEvent[] = [];
 
   /**
    * Looks up the accounts of every (provider, phone number id) at once, in ONE
@@ -118,20 +118,15 @@ export class TransactionBatch {
     return rows.then(() => undefined);
   }
 
-  /** Keeps events for the outbox, in order. */
-  add(events: readonly InboundEvent[]): void {
-    for (const event of events) this.#events.push(toOutboxEvent(event));
-  }
-
-  /** Keeps events already in outbox form, in order. */
-  addOutbox(events: readonly OutboxEvent[]): void {
+  /** Keeps events for the outbox, in order (encoded as they are written, by the outbox). */
+  add(events: readonly DomainEvent[]): void {
     this.#events.push(...events);
   }
 
   /** Writes the kept events to the outbox in one INSERT; call it last in the transaction. Returns how many. */
   async flush(tx: Database): Promise<number> {
     const events = this.#events.splice(0);
-    await appendToOutbox(tx, events);
+    await appendEvents(tx, events);
     return events.length;
   }
 }
@@ -556,7 +551,7 @@ export class PostgresTenantInboundStore implements TenantInboundStore {
 
   async appendEvents(events: readonly InboundEvent[]): Promise<void> {
     if (this.#batch) this.#batch.add(events);
-    else await appendToOutbox(this.#tx, events.map(toOutboxEvent));
+    else await appendEvents(this.#tx, events);
   }
 
   async afterInboundStored(stored: readonly StoredInboundMessage[]): Promise<void> {
@@ -578,8 +573,8 @@ export class PostgresTenantInboundStore implements TenantInboundStore {
       newId: this.#newId,
       now: reacting.now,
       emit: async (events) => {
-        if (this.#batch) this.#batch.addOutbox(events);
-        else await appendToOutbox(this.#tx, events);
+        if (this.#batch) this.#batch.add(events);
+        else await appendEvents(this.#tx, events);
       },
     };
   }

@@ -9,10 +9,10 @@ import { and, count, desc, eq, isNotNull, isNull, min, or, sql } from "drizzle-o
 import type { OtpChange, OtpVerified, OtpVerifiedVia, StoredOtp } from "../../domain/otp/otp.js";
 import type { OutboundTransaction } from "../../ports/outbound-store.js";
 import type { NewOtp, OtpStore, OtpTransaction, SendCount } from "../../ports/otp-store.js";
-import { otpVerifiedToOutbox } from "../events/otp-events-pb.js";
+import type { DomainEvent } from "../../domain/events.js";
 import type { Database, Transaction } from "./database.js";
 import { PostgresOutboundTransaction } from "./outbound-transaction.js";
-import { appendToOutbox, type OutboxEvent } from "./outbox.js";
+import { appendEvents } from "./outbox.js";
 import { messages, otps, templates, tenantSettings } from "./schema/tenant.js";
 import { inCountingTransaction } from "./send-transaction.js";
 import { tenantExists } from "./tenant-scope.js";
@@ -47,7 +47,7 @@ export class PostgresOtpStore implements OtpStore {
         const outbound = new PostgresOutboundTransaction(tx, tenantId, known, this.#options.newId);
         let own = 0;
         const otpTx = new PostgresOtpTransaction(tx, tenantId, known, async (written) => {
-          await appendToOutbox(tx, written);
+          await appendEvents(tx, written);
           own += written.length;
         });
         return {
@@ -69,9 +69,9 @@ export class PostgresOtpTransaction implements OtpTransaction {
   readonly #tx: Database;
   readonly #tenantId: string;
   readonly tenantKnown: boolean;
-  readonly #emit: (events: readonly OutboxEvent[]) => Promise<void>;
+  readonly #emit: (events: readonly DomainEvent[]) => Promise<void>;
 
-  constructor(tx: Database, tenantId: string, tenantKnown: boolean, emit: (events: readonly OutboxEvent[]) => Promise<void>) {
+  constructor(tx: Database, tenantId: string, tenantKnown: boolean, emit: (events: readonly DomainEvent[]) => Promise<void>) {
     this.#tx = tx;
     this.#tenantId = tenantId;
     this.tenantKnown = tenantKnown;
@@ -191,7 +191,7 @@ export class PostgresOtpTransaction implements OtpTransaction {
   }
 
   async appendVerified(event: OtpVerified): Promise<void> {
-    await this.#emit([otpVerifiedToOutbox(event)]);
+    await this.#emit([{ ...event, kind: "otp.verified" }]);
   }
 }
 

@@ -14,7 +14,6 @@ import type { InboundEvent } from "../../domain/inbound-events.js";
 import type { ConversationForSend, Recipient, RecipientContact, SendingAccount, StoredMessage } from "../../domain/outbound/index.js";
 import { PRIORITY_RANK } from "../../domain/priority.js";
 import type { MessageReference, NewOutboundMessage, OutboundTransaction } from "../../ports/outbound-store.js";
-import { toOutboxEvent } from "../events/inbound-events-pb.js";
 import type { Database } from "./database.js";
 import { contactFromRow, conversationFromRow } from "./inbound-rows.js";
 import { selectStoredMessages, STORED_MESSAGE_RETURNED, storedMessageFromRow, storedMessageRowFromReturned, UUID } from "./outbound-rows.js";
@@ -29,7 +28,7 @@ import {
   type ContactReturned,
   type ConversationReturned,
 } from "./returned-rows.js";
-import { appendToOutbox } from "./outbox.js";
+import { appendEvents } from "./outbox.js";
 import { hot, preparedRows } from "./prepared-query.js";
 import { accounts, jobs } from "./schema/control.js";
 import { messages, sendIdempotencyKeys } from "./schema/tenant.js";
@@ -242,7 +241,7 @@ export class PostgresOutboundTransaction implements OutboundTransaction {
   }
 
   async appendEvents(events: readonly InboundEvent[]): Promise<void> {
-    await appendToOutbox(this.#tx, events.map(toOutboxEvent));
+    await appendEvents(this.#tx, events);
     this.written.events += events.length;
   }
 }

@@ -1,36 +1,18 @@
 import { hot, preparedRows } from "./prepared-query.js";
 import { outbox } from "./schema/control.js";
+import type { DomainEvent } from "../../domain/events.js";
+import type { EventOutbox } from "../../ports/event-outbox.js";
+import { encodeEvent } from "../events/encode.js";
+import { subjectFor, type EncodedEvent, type EventName } from "../events/encoded-event.js";
 import type { Database } from "./database.js";
 
-/** Event names as they appear in subjects and the `whatsapp-event-type` header (SPEC §7). */
-export type EventName =
-  | "message.received"
-  | "message.status"
-  | "message.failed"
-  | "conversation.opened"
-  | "conversation.closed"
-  | "contact.created"
-  | "template.status"
-  | "otp.verified";
-
-export interface OutboxEvent {
-  /** The event's own `event_id` (UUID); becomes `Nats-Msg-Id`, so JetStream drops re-publishes. */
-  id: string;
-  tenantId: string;
-  name: EventName;
-  /** The protobuf-encoded event message (e.g. MessageReceivedEvent). */
-  payload: Uint8Array;
-  /** W3C trace context of the work that produced the event, when there is one. */
-  traceparent?: string;
-}
-
-/** `whatsapp.{tenant_id}.{event}` — tenant ids cannot contain `.`, `*` or `>` (see domain/tenant.ts). */
-export function subjectFor(tenantId: string, name: EventName): string {
-  return `whatsapp.${tenantId}.${name}`;
-}
+export { subjectFor, type EventName };
+/** An event in its wire form (adapters/events encoded-event.ts). */
+export type OutboxEvent = EncodedEvent;
 
 /**
- * Appends events to the outbox. Call it with the transaction that makes the
+ * Appends encoded events to the outbox (appendEvents encodes domain events
+ * first). Call it with the transaction that makes the
  * state change the events report: both commit together or neither does. The
  * relay publishes rows in `seq` order and marks them published; WatchEvents
  * reads them in commit-safe `(tx_id, seq)` order (`tx_id` is filled by its
@@ -59,4 +41,22 @@ function headersOf(e: OutboxEvent): Record<string, string> {
     "whatsapp-event-type": e.name,
     ...(e.traceparent ? { traceparent: e.traceparent } : {}),
   };
+}
+
+/** Encodes domain events (adapters/events encode.ts, the one place) and appends them in `tx`. */
+export function appendEvents(tx: Database, events: readonly DomainEvent[]): Promise<void> {
+  return appendToOutbox(tx, events.map(encodeEvent));
+}
+
+/** The event outbox port bound to one transaction. */
+export class PostgresEventOutbox implements EventOutbox {
+  readonly #tx: Database;
+
+  constructor(tx: Database) {
+    this.#tx = tx;
+  }
+
+  append(events: readonly DomainEvent[]): Promise<void> {
+    return appendEvents(this.#tx, events);
+  }
 }

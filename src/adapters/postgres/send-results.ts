@@ -29,7 +29,8 @@ import { queryRows } from "./database.js";
 import { accountRefColumns, lockWamidsInOrder, PostgresTenantInboundStore } from "./inbound-store.js";
 import { accountFromRow } from "./inbound-rows.js";
 import { displayTextOf } from "./inbound-rows.js";
-import { appendToOutbox, type OutboxEvent } from "./outbox.js";
+import type { DomainEvent } from "../../domain/events.js";
+import { appendEvents } from "./outbox.js";
 import { messageFailedEvent, messageSentEvent } from "./send-events.js";
 import type { ClaimedSend, SendAccount } from "../../ports/send-queue.js";
 import type { ApplyEarlyStatuses, EarlyStatusScope, ReconcileOutcome, ReconcileSettings, SendResult, SendResults } from "../../ports/send-results.js";
@@ -53,7 +54,7 @@ export async function recordSendResults(
   deps: ResultDeps,
 ): Promise<number> {
   return withTenant(db, tenantId, async (tx) => {
-    const events: OutboxEvent[] = [];
+    const events: DomainEvent[] = [];
     const finishedJobs: string[] = [];
     let pendingEvents = 0;
 
@@ -153,7 +154,7 @@ export async function recordSendResults(
          )}) and status = 'active'`);
     }
     await deleteJobs(tx, finishedJobs);
-    await appendToOutbox(tx, events);
+    await appendEvents(tx, events);
     return events.length + pendingEvents;
   });
 }
@@ -291,7 +292,7 @@ async function failUnknown(
     },
     deps.now(),
   );
-  await appendToOutbox(tx, [event]);
+  await appendEvents(tx, [event]);
   return 1;
 }
 

@@ -23,9 +23,9 @@ import {
 import type { RemoteTemplate } from "../../ports/template-provider.js";
 import type { NewTemplate, SyncCounts, TemplateAccount, TemplatePage, TemplateQuery, TemplateStore } from "../../ports/template-store.js";
 import type { Provider } from "../../domain/account.js";
-import { templateStatusEvent } from "../events/template-events-pb.js";
+import type { DomainEvent } from "../../domain/events.js";
 import type { Database } from "./database.js";
-import { appendToOutbox } from "./outbox.js";
+import { appendEvents } from "./outbox.js";
 import { hot, preparedRows } from "./prepared-query.js";
 import { accounts } from "./schema/control.js";
 import { templates, templateVersions, type TemplateStatusName } from "./schema/tenant.js";
@@ -273,8 +273,9 @@ export class PostgresTemplateStore implements TemplateStore {
       // A DRAFT was never submitted: nobody was told about it.
       if (current.status === "DELETED" || current.status === "DRAFT") return false;
       const template = templateFromRow(current);
-      await appendToOutbox(tx, [
-        templateStatusEvent({
+      await appendEvents(tx, [
+        {
+          kind: "template.status",
           eventId: this.#options.newId(),
           tenantId,
           accountId: template.accountId,
@@ -290,7 +291,7 @@ export class PostgresTemplateStore implements TemplateStore {
           reason: "",
           providerEvent: "DELETE_TEMPLATE",
           version: template.version,
-        }),
+        },
       ]);
       return true;
     });
@@ -380,7 +381,7 @@ export interface ProviderChangeInput {
   now: Date;
   newId: () => string;
   /** Where events go; default: appended to the outbox in `tx`. */
-  emit?: (events: ReturnType<typeof templateStatusEvent>[]) => Promise<void>;
+  emit?: (events: DomainEvent[]) => Promise<void>;
 }
 
 /**
@@ -433,7 +434,8 @@ export async function applyProviderChange(tx: Database, input: ProviderChangeInp
   }
   // DRAFT → PENDING is the submission itself (a sync that saw it before the create recorded it): not news, as on create.
   if (!change.statusChanged || (current.status === "DRAFT" && change.status === "PENDING")) return { changed: change.changed || learnsId, event: false };
-  const event = templateStatusEvent({
+  const event: DomainEvent = {
+    kind: "template.status",
     eventId: input.newId(),
     tenantId: input.tenantId,
     accountId: input.accountId,
@@ -449,9 +451,9 @@ export async function applyProviderChange(tx: Database, input: ProviderChangeInp
     reason: change.rejectedReason,
     providerEvent: input.providerEvent,
     version: change.version,
-  });
+  };
   if (input.emit) await input.emit([event]);
-  else await appendToOutbox(tx, [event]);
+  else await appendEvents(tx, [event]);
   return { changed: true, event: true };
 }
 
