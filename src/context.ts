@@ -21,18 +21,15 @@ import { WebhookCounters } from "./adapters/http/webhook-counters.js";
 import { DefaultProviderRegistry, type ProviderRegistryOptions } from "./adapters/providers/registry.js";
 import type { ProviderRegistry } from "./ports/whatsapp-provider.js";
 import type { SenderTuning } from "./config.js";
-import type { InboundReaction, ProviderUpdateReaction } from "./adapters/postgres/inbound-reactions.js";
+import { optOutKeywordReaction, otpTypedBackReaction, templateStatusReaction, userPreferencesReaction, type InboundReactions } from "./app/inbound-reactions.js";
 import { PostgresConversationStore } from "./adapters/postgres/conversation-store.js";
-import { optOutKeywordReaction, userPreferencesReaction } from "./adapters/postgres/opt-out-reaction.js";
 import type { ConversationStore } from "./ports/conversation-store.js";
 import { EventFeed, OutboxWakeup } from "./adapters/postgres/event-feed.js";
 import { outboxRecordToEvent } from "./adapters/events/event-envelope.js";
 import type { Event } from "../gen/whatsapp/v1/events_pb.js";
 import { deriveCodeKey } from "./domain/otp/code.js";
-import { otpTypedBackReaction } from "./adapters/postgres/otp-reaction.js";
 import { revealingOtpCodes } from "./adapters/providers/sealed-otp-codes.js";
 import { PostgresTemplateStore } from "./adapters/postgres/template-store.js";
-import { templateStatusReaction } from "./adapters/postgres/template-status-reaction.js";
 import { DefaultTemplateProviders } from "./adapters/providers/template-providers.js";
 import type { TemplateStore } from "./ports/template-store.js";
 import type { TemplateProviders } from "./ports/template-provider.js";
@@ -75,8 +72,8 @@ export interface AppContext {
   templateProviders: TemplateProviders;
   /** The NATS connection (reconnecting in the background); undefined without NATS_URL. */
   nats: NatsLink | undefined;
-  /** What follows newly stored inbound messages, in their transaction (see adapters/postgres/inbound-reactions.ts). */
-  inboundReactions: { messages: InboundReaction[]; providerUpdates: ProviderUpdateReaction[] };
+  /** What follows newly stored inbound messages, in their transaction (see app/inbound-reactions.ts). */
+  inboundReactions: InboundReactions;
   /** Time-ordered ids (UUIDv7): index-friendly and sortable by creation. */
   newId: () => string;
   now: () => Date;

@@ -41,7 +41,8 @@ export function startSenderWorker(app: AppContext, tuning: SenderTuning = {}): S
 export function startInboxWorker(app: AppContext, tuning: InboxTuning = {}): InboxWorker | undefined {
   if (!app.config.workers.has("inbox")) return undefined;
   const worker = new InboxWorker({
-    queue: new PostgresInboxQueue(app.database.db, { newId: app.newId, now: app.now, reactions: app.inboundReactions }),
+    queue: new PostgresInboxQueue(app.database.db, { newId: app.newId, now: app.now }),
+    reactions: app.inboundReactions,
     logger: app.logger.child({ worker: "inbox" }),
     wakeup: app.inboxWakeup,
     onEventsCommitted: () => app.outboxWakeup.notify(),

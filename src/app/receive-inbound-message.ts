@@ -1,10 +1,13 @@
 import { opensServiceWindow, type ContactProfile, type InboundMessage, type MessagingChange } from "../domain/inbound.js";
+import type { InboundReactions } from "./inbound-reactions.js";
 import type { AccountRef, InboundEvent } from "../domain/inbound-events.js";
 import type { StoredInboundMessage, TenantInboundStore } from "../ports/inbound-store.js";
 
 export interface InboundDeps {
   newId: () => string;
   now: () => Date;
+  /** What follows newly stored messages and updates, in their transaction (app/inbound-reactions.ts); none by default. */
+  reactions?: InboundReactions;
 }
 
 export type ReceiveResult = { stored: true; events: InboundEvent[]; inbound: StoredInboundMessage } | { stored: false; events: [] };

@@ -23,6 +23,8 @@
 import { randomBytes } from "node:crypto";
 
 import { processWebhookDeliveries, type DeliveryOutcome } from "../app/process-webhook-delivery.js";
+import type { InboundDeps } from "../app/receive-inbound-message.js";
+import type { InboundReactions } from "../app/inbound-reactions.js";
 import type { InboxTuning } from "../config.js";
 import type { BatchRowResult, ClaimedDelivery, InboxQueue, PlannedDelivery } from "../ports/inbox-queue.js";
 import type { Log } from "../ports/log.js";
@@ -40,6 +42,8 @@ export interface InboxWorkerDeps {
   onEventsCommitted?: () => void;
   newId: () => string;
   now: () => Date;
+  /** What follows newly stored inbound messages and updates, in their transaction (app/inbound-reactions.ts). */
+  reactions?: InboundReactions;
 }
 
 /**
@@ -90,7 +94,7 @@ export class InboxWorker {
   readonly #logger: Log;
   readonly #wakeup: WakeSignal | undefined;
   readonly #onEventsCommitted: () => void;
-  readonly #deps: { newId: () => string; now: () => Date };
+  readonly #deps: InboundDeps;
   readonly #concurrency: number;
   readonly #batchSize: number;
   readonly #pollIntervalMs: number;
@@ -107,7 +111,7 @@ export class InboxWorker {
     this.#logger = options.logger;
     this.#wakeup = options.wakeup;
     this.#onEventsCommitted = options.onEventsCommitted ?? (() => {});
-    this.#deps = { newId: options.newId, now: options.now };
+    this.#deps = { newId: options.newId, now: options.now, reactions: options.reactions };
     this.workerId = options.workerId ?? `inbox-${randomBytes(6).toString("hex")}`;
     this.#concurrency = positive(options.concurrency ?? 4, "concurrency");
     this.#batchSize = positive(options.batchSize ?? 64, "batchSize");

@@ -13,12 +13,13 @@ import type { ContactProfile, ManagementChange, MessagingChange, StatusUpdate } 
 import { waIdToE164 } from "../../domain/inbound.js";
 import type { AccountRef, ContactSnapshot, ConversationSnapshot, InboundEvent, OutboundMessageSnapshot } from "../../domain/inbound-events.js";
 import type { MessageStatus } from "../../domain/message-status.js";
-import type { InboundStore, NewInboundMessage, StatusChange, StoredInboundMessage, TenantInboundStore } from "../../ports/inbound-store.js";
+import type { InboundStore, NewInboundMessage, StatusChange, TenantInboundStore } from "../../ports/inbound-store.js";
 import type { DomainEvent } from "../../domain/events.js";
 import type { Database } from "./database.js";
 import { hot, preparedRows } from "./prepared-query.js";
 import { accountFromRow, contactFromRow, conversationFromRow, displayTextOf, inboundContent, statusUpdateFromJson } from "./inbound-rows.js";
-import type { InboundReactionContext, InboundReactions } from "./inbound-reactions.js";
+import type { ReactionScope } from "../../ports/reaction-scope.js";
+import { PostgresReactionScope } from "./reaction-scope.js";
 import {
   accountFromReturned,
   ACCOUNT_RETURNED,
@@ -66,8 +67,6 @@ export interface InboundStoreOptions {
    * Without it each call goes to the database at once.
    */
   batch?: TransactionBatch;
-  /** What follows newly stored inbound messages (opt-out keywords, typed-back codes), in order. */
-  reactions?: InboundReactions;
   now?: () => Date;
 }
 
@@ -201,7 +200,6 @@ export class PostgresInboundStore implements InboundStore {
     return work(
       new PostgresTenantInboundStore(this.#tx, this.#options.newId, batch, {
         tenantId,
-        reactions: this.#options.reactions ?? NO_REACTIONS,
         now: this.#options.now ?? (() => new Date()),
       }),
     );
@@ -213,19 +211,19 @@ export class PostgresTenantInboundStore implements TenantInboundStore {
   readonly #tx: Database;
   readonly #newId: () => string;
   readonly #batch: TransactionBatch | undefined;
-  readonly #reacting: { tenantId: string; reactions: InboundReactions; now: () => Date } | undefined;
+  readonly #tenant: { tenantId: string; now: () => Date } | undefined;
 
   /** With a `batch`, events wait in it for its `flush`; without, they are written at once. */
   constructor(
     tx: Database,
     newId: () => string,
     batch?: TransactionBatch,
-    reacting?: { tenantId: string; reactions: InboundReactions; now: () => Date },
+    tenant?: { tenantId: string; now: () => Date },
   ) {
     this.#tx = tx;
     this.#newId = newId;
     this.#batch = batch;
-    this.#reacting = reacting;
+    this.#tenant = tenant;
   }
 
   async messageIdByWamid(wamid: string): Promise<string | undefined> {
@@ -554,33 +552,16 @@ export class PostgresTenantInboundStore implements TenantInboundStore {
     else await appendEvents(this.#tx, events);
   }
 
-  async afterInboundStored(stored: readonly StoredInboundMessage[]): Promise<void> {
-    const reacting = this.#reacting;
-    if (!reacting || stored.length === 0) return;
-    for (const react of reacting.reactions.messages) await react(this.#reactionContext(reacting), stored);
-  }
-
-  async afterProviderUpdate(update: ManagementChange, accountId: string | undefined): Promise<void> {
-    const reacting = this.#reacting;
-    if (!reacting) return;
-    for (const react of reacting.reactions.providerUpdates) await react(this.#reactionContext(reacting), update, accountId);
-  }
-
-  #reactionContext(reacting: { tenantId: string; now: () => Date }): InboundReactionContext {
-    return {
-      tx: this.#tx,
-      tenantId: reacting.tenantId,
-      newId: this.#newId,
-      now: reacting.now,
-      emit: async (events) => {
-        if (this.#batch) this.#batch.add(events);
-        else await appendEvents(this.#tx, events);
-      },
-    };
+  reactionScope(): ReactionScope {
+    const tenant = this.#tenant;
+    if (!tenant) throw new Error("reactions run only inside inbound processing (inTenant)");
+    return new PostgresReactionScope(this.#tx, tenant.tenantId, { newId: this.#newId, now: tenant.now }, async (events) => {
+      if (this.#batch) this.#batch.add(events);
+      else await appendEvents(this.#tx, events);
+    });
   }
 }
 
-const NO_REACTIONS: InboundReactions = { messages: [], providerUpdates: [] };
 
 function numberKey(provider: Provider, phoneNumberId: string): string {
   return `${provider}\u0000${phoneNumberId}`;

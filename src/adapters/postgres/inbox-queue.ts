@@ -24,7 +24,6 @@ import type { AppliedDelivery, BatchRowResult, ClaimedDelivery, FinalStatus, Inb
 import type { Provider } from "../../domain/account.js";
 import type { Database } from "./database.js";
 import { lockWamidsInOrder, PostgresInboundStore, TransactionBatch } from "./inbound-store.js";
-import type { InboundReactions } from "./inbound-reactions.js";
 import { hot, preparedRows } from "./prepared-query.js";
 import { webhookInbox } from "./schema/control.js";
 
@@ -142,8 +141,6 @@ const TRANSIENT_RETRIES = 3;
 export interface PostgresInboxQueueOptions {
   newId: () => string;
   now: () => Date;
-  /** What follows newly stored inbound messages in their transaction (inbound-reactions.ts). */
-  reactions?: InboundReactions;
 }
 
 /** The inbox queue port on PostgreSQL (PGlite too). */
@@ -222,7 +219,6 @@ export class PostgresInboxQueue implements InboxQueue {
           newId: this.#options.newId,
           now: this.#options.now,
           batch: shared,
-          reactions: this.#options.reactions,
         }),
       })),
     );

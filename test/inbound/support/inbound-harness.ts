@@ -13,7 +13,7 @@ import { asc, eq, sql } from "drizzle-orm";
 import { v7 as uuidv7 } from "uuid";
 
 import { SecretBox } from "../../../src/adapters/crypto/secret-box.js";
-import { PostgresInboxQueue, type PostgresInboxQueueOptions } from "../../../src/adapters/postgres/inbox-queue.js";
+import { PostgresInboxQueue } from "../../../src/adapters/postgres/inbox-queue.js";
 import { InboxWorker, type InboxWorkerOptions } from "../../../src/workers/inbox-worker.js";
 import {
   migrate,
@@ -139,12 +139,12 @@ export async function insertDelivery(db: Database, body: unknown, options: { rec
 
 export function createWorker(
   db: Database,
-  options: Partial<Omit<InboxWorkerOptions, "queue">> & { reactions?: PostgresInboxQueueOptions["reactions"] } = {},
+  options: Partial<Omit<InboxWorkerOptions, "queue">> = {},
 ): InboxWorker {
-  const { reactions, ...tuning } = options;
+  const tuning = options;
   const newId = tuning.newId ?? (() => uuidv7());
   const now = tuning.now ?? (() => new Date());
-  const queue = new PostgresInboxQueue(db, { newId, now, reactions });
+  const queue = new PostgresInboxQueue(db, { newId, now });
   return new InboxWorker({ queue, logger: silentLogger, newId, now, retryDelayMs: 1, ...tuning });
 }
 
