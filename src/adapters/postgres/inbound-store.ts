@@ -475,6 +475,7 @@ export class PostgresTenantInboundStore implements TenantInboundStore {
         metadata: messages.metadata,
         waId: contacts.waId,
         phone: contacts.phoneE164,
+        bsuid: contacts.bsuid,
       })
       .from(messages)
       .innerJoin(contacts, eq(contacts.id, messages.contactId))
@@ -488,7 +489,8 @@ export class PostgresTenantInboundStore implements TenantInboundStore {
       accountId: row.accountId,
       conversationId: row.conversationId ?? undefined,
       contactId: row.contactId,
-      contactPhone: row.phone ?? waIdToE164(row.waId ?? ""),
+      // A contact known only by BSUID is named by it.
+      contactPhone: row.phone ?? (waIdToE164(row.waId ?? "") || (row.bsuid ?? "")),
       direction: row.direction,
       type: row.type,
       status: row.status as MessageStatus,
