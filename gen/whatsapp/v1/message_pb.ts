@@ -2077,14 +2077,15 @@ export type Message = Message$1<"whatsapp.v1.Message"> & {
   direction: MessageDirection;
 
   /**
-   * Sender in E.164 (the contact for inbound, the business number for outbound).
+   * Sender in E.164 (the contact for inbound, the business number for
+   * outbound). A contact known only by BSUID is named by its BSUID.
    *
    * @generated from field: string from = 6;
    */
   from: string;
 
   /**
-   * Recipient in E.164.
+   * Recipient in E.164, or the BSUID of a contact known only by it.
    *
    * @generated from field: string to = 7;
    */
