@@ -9,6 +9,9 @@ import { asc, eq, inArray } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import type { InboxWorker } from "../../src/adapters/postgres/inbox-worker.js";
+import { PostgresInboundStore } from "../../src/adapters/postgres/inbound-store.js";
+import type { ContactProfile } from "../../src/domain/inbound.js";
+import { v7 as uuidv7 } from "uuid";
 import { webhookInbox } from "../../src/adapters/postgres/schema/control.js";
 import { contacts, conversations, messages } from "../../src/adapters/postgres/schema/tenant.js";
 import {
@@ -246,5 +249,46 @@ describe("concurrent first deliveries", () => {
     expect(await countRows(database.db, ids.tenantId, "messages")).toBe(inboxIds.length);
     expect(await countRows(database.db, ids.tenantId, "conversations")).toBe(users.length);
     expect(eventsNamed(await outboxEvents(database.db, ids.tenantId), "contact.created")).toHaveLength(users.length);
+  });
+});
+
+describe("find-or-link in parallel transactions", () => {
+  it("when eight transactions on four pools link the same user at once, some by BSUID only and some by phone and BSUID, then one contact has both and exactly one transaction created it", async () => {
+    const ids = uniqueIds("parallel");
+    await createMetaAccount(database.db, ids);
+    // The tenant schema exists once the first delivery is processed.
+    await insertDelivery(database.db, phoneOnly(ids.phoneNumberId, "wamid.p0", 1_750_000_000, "972500000001"));
+    await drain(createWorker(database.db));
+    const handles = [database.handle, ...(await Promise.all([1, 2, 3].map(() => database.openAnotherHandle())))];
+    const bsuid = "US.880011";
+    const profiles: ContactProfile[] = Array.from({ length: 8 }, (_, i) =>
+      i % 2 === 0 ? { waId: "", userId: bsuid, username: "racer" } : { waId: "972500000999", userId: bsuid, profileName: "Racer" },
+    );
+    // One transaction per pool at a time, all four released together once each has begun: the
+    // find-or-link statements of the four really overlap.
+    const results: Awaited<ReturnType<PostgresInboundStore["inTenant"]>>[] = [];
+    for (let wave = 0; wave < profiles.length / handles.length; wave++) {
+      let begun = 0;
+      let release!: () => void;
+      const allBegun = new Promise<void>((resolve) => (release = resolve));
+      const wavePromises = handles.map((handle, h) => {
+        const i = wave * handles.length + h;
+        return handle.db.transaction((tx) =>
+          new PostgresInboundStore(tx, { inboxId: uuidv7(), newId: () => uuidv7() }).inTenant(ids.tenantId, async (tenant) => {
+            await tenant.messageIdByWamid("wamid.none");
+            if (++begun === handles.length) release();
+            await allBegun;
+            return tenant.upsertContacts([{ profile: profiles[i]!, seenAt: new Date(1_750_000_100_000 + i) }]);
+          }),
+        );
+      });
+      results.push(...(await Promise.all(wavePromises)));
+    }
+
+    const rows = (await allContacts(ids.tenantId)).filter((c) => c.bsuid === bsuid || c.waId === "972500000999");
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ waId: "972500000999", bsuid, username: "racer", profileName: "Racer" });
+    expect(new Set(results.map(([r]) => r!.contact.id))).toEqual(new Set([rows[0]!.id]));
+    expect(results.filter(([r]) => r!.created)).toHaveLength(1);
   });
 });
