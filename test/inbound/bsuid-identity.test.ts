@@ -266,7 +266,7 @@ describe("find-or-link in parallel transactions", () => {
     );
     // One transaction per pool at a time, all four released together once each has begun: the
     // find-or-link statements of the four really overlap.
-    const results: Awaited<ReturnType<PostgresInboundStore["inTenant"]>>[] = [];
+    const results: { contact: { id: string }; created: boolean }[][] = [];
     for (let wave = 0; wave < profiles.length / handles.length; wave++) {
       let begun = 0;
       let release!: () => void;

@@ -63,7 +63,7 @@ async function userWritesByBsuid(tenant: OtpTenant, account: Account, bsuid: str
   await eventually(async () => {
     const rows = await harness.sql.unsafe<{ id: string }[]>(`select id from "${tenant.schema}".messages where wamid = $1`, [wamid]);
     return rows[0];
-  });
+  }, 30_000);
 }
 
 async function deliverStatus(account: Account, wamid: string, status: StatusName, bsuid: string): Promise<void> {
@@ -89,7 +89,7 @@ describe("sending to a contact known only by BSUID", () => {
     const messaging = clientFor(MessagingService, harness.svc.service.url, tenant.id);
     const { message } = await messaging.sendMessage({ accountId: account.id, to: bsuid, content: { case: "text", value: { body: "¿En qué te ayudo?" } } });
     const messageId = message!.id;
-    const request = await eventually(async () => simulator.acceptedFor(messageId)[0]);
+    const request = await eventually(async () => simulator.acceptedFor(messageId)[0], 30_000);
     expect(request.body).toStrictEqual({
       biz_opaque_callback_data: messageId,
       type: "text",
@@ -100,9 +100,9 @@ describe("sending to a contact known only by BSUID", () => {
     });
 
     const statusOf = async () => (await messaging.getMessage({ messageId })).message?.status;
-    await eventually(async () => ((await statusOf()) === MessageStatus.SENT ? true : undefined));
+    await eventually(async () => ((await statusOf()) === MessageStatus.SENT ? true : undefined), 30_000);
     for (const status of ["sent", "delivered", "read", "read"] as const) await deliverStatus(account, request.wamid!, status, bsuid);
-    await eventually(async () => ((await statusOf()) === MessageStatus.READ ? true : undefined));
+    await eventually(async () => ((await statusOf()) === MessageStatus.READ ? true : undefined), 30_000);
 
     // The send joined the contact the user's message created: one contact, one conversation.
     const contacts = await harness.sql.unsafe<{ id: string; wa_id: string | null; bsuid: string }[]>(`select id, wa_id, bsuid from "${tenant.schema}".contacts`);
@@ -112,7 +112,7 @@ describe("sending to a contact known only by BSUID", () => {
     const statusEvents = await eventually(async () => {
       const events = eventsNamed(await outboxEvents(harness.svc.service.app.database.db, tenant.id), "message.status").filter((e) => e.event.messageId === messageId);
       return events.some((e) => e.event.status === MessageStatus.READ) ? events : undefined;
-    });
+    }, 30_000);
     expect(statusEvents.map((e) => [e.event.previousStatus, e.event.status]).slice(1)).toStrictEqual([
       [MessageStatus.SENT, MessageStatus.DELIVERED],
       [MessageStatus.DELIVERED, MessageStatus.READ],

@@ -57,6 +57,10 @@ export async function findOrLinkContacts(
   if (inputs.length === 0) return [];
   const identities = inputs.map((i) => identityOfProfile(i.profile));
   await lockIdentities(tx, identities);
+  // Without a BSUID there is nothing to link: each input is its wa id's contact (one statement).
+  if (identities.every((i) => i.bsuid === undefined && i.waId !== undefined) && new Set(identities.map((i) => i.waId)).size === identities.length) {
+    return upsertByWaId(inputs);
+  }
   const existing = await contactsNamedBy(tx, identities);
   const byWa = new Map(existing.filter((c) => c.waId !== "").map((c) => [c.waId, c]));
   const byBsuid = new Map(existing.filter((c) => c.userId !== "").map((c) => [c.userId, c]));
