@@ -54,7 +54,8 @@ export function otpTypedBackReaction(options: { codeKey: Buffer }): InboundReact
     const otps = scope.otps();
     const verifyDeps = { codeKey: options.codeKey, newId: deps.newId, now: deps.now };
     for (const { account, contact, messageId, message } of stored) {
-      if (message.type !== "text") continue;
+      // Codes go to phone numbers only: a contact without one has none to type back.
+      if (message.type !== "text" || contact.waId === "") continue;
       await verifyTypedCode(otps, verifyDeps, { tenantId: scope.tenantId, accountId: account.id, waId: contact.waId, messageId, text: message.text });
     }
   };
