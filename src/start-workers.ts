@@ -5,15 +5,15 @@
  */
 import type { InboxTuning, SenderTuning } from "./config.js";
 import type { AppContext } from "./context.js";
-import { PostgresSendQueue } from "./adapters/postgres/send-queue.js";
-import { PostgresSendResults } from "./adapters/postgres/send-results.js";
-import { SealedSendCredentials } from "./adapters/postgres/send-credentials.js";
+import { PostgresSendQueue } from "./adapters/postgres/send/send-queue.js";
+import { PostgresSendResults } from "./adapters/postgres/send/send-results.js";
+import { SealedSendCredentials } from "./adapters/postgres/send/send-credentials.js";
 import { createOutboxRelay, type OutboxRelay } from "./adapters/nats/outbox-relay.js";
 import { streamSettingsFromConfig } from "./adapters/nats/stream.js";
-import { PostgresInactiveConversations } from "./adapters/postgres/inactive-conversations.js";
-import { PostgresInboxQueue } from "./adapters/postgres/inbox-queue.js";
-import { inProcessLeaderLock, LeaderRole, postgresLeaderLock } from "./adapters/postgres/leader-lock.js";
-import { PostgresTemplateSyncSchedule } from "./adapters/postgres/template-sync-schedule.js";
+import { PostgresInactiveConversations } from "./adapters/postgres/stores/inactive-conversations.js";
+import { PostgresInboxQueue } from "./adapters/postgres/inbox/inbox-queue.js";
+import { inProcessLeaderLock, LeaderRole, postgresLeaderLock } from "./adapters/postgres/db/leader-lock.js";
+import { PostgresTemplateSyncSchedule } from "./adapters/postgres/stores/template-sync-schedule.js";
 import { InactivityCloser } from "./workers/inactivity-closer.js";
 import { InboxWorker } from "./workers/inbox-worker.js";
 import { SenderWorker } from "./workers/sender.js";

@@ -11,7 +11,7 @@ import { v7 as uuidv7 } from "uuid";
 import type { Account } from "../../gen/whatsapp/v1/account_pb.js";
 import { ConversationSource, ConversationStatus } from "../../gen/whatsapp/v1/common_pb.js";
 import { ConversationCloseReason, ConversationClosedEventSchema } from "../../gen/whatsapp/v1/events_pb.js";
-import { PostgresInactiveConversations } from "../../src/adapters/postgres/inactive-conversations.js";
+import { PostgresInactiveConversations } from "../../src/adapters/postgres/stores/inactive-conversations.js";
 import { InactivityCloser } from "../../src/workers/inactivity-closer.js";
 import { createLogger } from "../../src/observability/logger.js";
 import { createAccount, eventually, newWaId, receive, startHarness, tenantClients, type Harness, type Tenant } from "./support.js";

@@ -8,9 +8,9 @@ import { inArray, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { planBatches } from "../../src/workers/inbox-batches.js";
-import { queryRows } from "../../src/adapters/postgres/database.js";
+import { queryRows } from "../../src/adapters/postgres/db/database.js";
 import { webhookInbox } from "../../src/adapters/postgres/schema/control.js";
-import { tenantSchemaName } from "../../src/adapters/postgres/tenant-scope.js";
+import { tenantSchemaName } from "../../src/adapters/postgres/db/tenant-scope.js";
 import {
   countRows,
   createInboundDatabase,

@@ -5,8 +5,8 @@
  */
 import { v7 as uuidv7 } from "uuid";
 
-import type { Database } from "../../src/adapters/postgres/database.js";
-import { earlyStatusScope } from "../../src/adapters/postgres/send-results.js";
+import type { Database } from "../../src/adapters/postgres/db/database.js";
+import { earlyStatusScope } from "../../src/adapters/postgres/send/send-results.js";
 import { earlyStatusApplier } from "../../src/app/messaging/deliver-send.js";
 
 export function applyPendingStatuses(tx: Database, wamid: string, deps: { newId?: () => string; now?: () => Date } = {}): Promise<number> {

@@ -21,9 +21,9 @@ import { sql } from "drizzle-orm";
 import { jetstream, type JetStreamClient, type PubAck } from "@nats-io/jetstream";
 import { headers as natsHeaders, type NatsConnection } from "@nats-io/transport-node";
 
-import type { Database } from "../postgres/database.js";
-import { hot, preparedRows } from "../postgres/prepared-query.js";
-import type { LeaderLease, LeaderLock } from "../postgres/leader-lock.js";
+import type { Database } from "../postgres/db/database.js";
+import { hot, preparedRows } from "../postgres/db/prepared-query.js";
+import type { LeaderLease, LeaderLock } from "../postgres/db/leader-lock.js";
 import { outbox } from "../postgres/schema/control.js";
 import type { Wakeup } from "../shared/wakeup.js";
 import { Backoff, sleep } from "./backoff.js";

@@ -13,7 +13,7 @@ import { asc, eq, sql } from "drizzle-orm";
 import { v7 as uuidv7 } from "uuid";
 
 import { SecretBox } from "../../../src/adapters/crypto/secret-box.js";
-import { PostgresInboxQueue } from "../../../src/adapters/postgres/inbox-queue.js";
+import { PostgresInboxQueue } from "../../../src/adapters/postgres/inbox/inbox-queue.js";
 import { InboxWorker, type InboxWorkerOptions } from "../../../src/workers/inbox-worker.js";
 import {
   migrate,
