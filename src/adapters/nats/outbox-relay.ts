@@ -9,7 +9,7 @@
  *   by seq`, because a transaction holding a lower seq can commit after one
  *   holding a higher seq; a mark would skip it for ever.
  * - One publisher across replicas (a PostgreSQL advisory lock, see
- *   postgres/leader-lock.ts) so events leave in commit order; followers retry
+ *   postgres/db/leader-lock.ts) so events leave in commit order; followers retry
  *   the lock, a leader that loses it stops before its next batch.
  * - Fast: wakes on `outboxWakeup` (events committed by this process), polls
  *   every `pollIntervalMs` for other replicas' events, pipelines a batch of
