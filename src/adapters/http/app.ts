@@ -18,7 +18,10 @@ export const MAX_RPC_BODY_BYTES = 4 * 1024 * 1024;
  * The whole HTTP surface of the port: Connect, gRPC and gRPC-Web for every
  * service, and the plain routes (Meta webhooks, health) for everything else.
  */
-export function createHttpHandler(app: AppContext, state: { serving: () => boolean }): RequestHandler {
+export function createHttpHandler(
+  app: AppContext,
+  state: { serving: () => boolean; database?: () => { reachable: boolean; latencyMs: number | undefined } },
+): RequestHandler {
   const metaWebhook = createMetaWebhookHandler(app);
   const fallback = (req: AnyRequest, res: AnyResponse) => {
     // Webhooks first: they are the hot path of the plain routes.
@@ -29,6 +32,7 @@ export function createHttpHandler(app: AppContext, state: { serving: () => boole
           serveHealth(req, res, {
             serving: state.serving,
             pingDatabase: () => app.database.ping(),
+            ...(state.database ? { databaseState: state.database } : {}),
             databaseKind: app.database.kind,
             natsState: () => app.nats?.state ?? "disabled",
           }),

@@ -7,6 +7,11 @@ export interface HealthProbes {
   serving: () => boolean;
   /** Throws when the database cannot answer a trivial query. */
   pingDatabase: () => Promise<void>;
+  /**
+   * The database state the gRPC health follows (probed every few hundred ms through the request pool); when
+   * given, `/health/db` reports it instead of pinging, so both health surfaces say the same thing.
+   */
+  databaseState?: () => { reachable: boolean; latencyMs: number | undefined };
   databaseKind: "postgres" | "pglite";
   /** The NATS connection's state; absent or "disabled" when NATS_URL is not set. */
   natsState?: () => NatsHealthState;
@@ -30,6 +35,12 @@ export async function serveHealth(req: AnyRequest, res: AnyResponse, probes: Hea
       sendJson(res, probes.serving() ? 200 : 503, { status: probes.serving() ? "ok" : "draining" });
       return true;
     case "/health/db": {
+      const known = probes.databaseState?.();
+      if (known !== undefined) {
+        if (known.reachable) sendJson(res, 200, { status: "ok", database: probes.databaseKind, latencyMs: known.latencyMs ?? 0 });
+        else sendJson(res, 503, { status: "unavailable", database: probes.databaseKind });
+        return true;
+      }
       const started = performance.now();
       try {
         await withTimeout(probes.pingDatabase(), DB_PING_TIMEOUT_MS);

@@ -19,7 +19,8 @@ async function reservedConnection() {
   // The reproduction from the issue: a reserved connection whose backend was terminated, queried twice.
   const sql = postgres(url!, { max: 2, onnotice: () => {} });
   const reserved = await sql.reserve();
-  const [{ pid }] = await reserved<{ pid: number }[]>`select pg_backend_pid() as pid`;
+  const [row] = await reserved<{ pid: number }[]>`select pg_backend_pid() as pid`;
+  const pid = row!.pid;
   await killer`select pg_terminate_backend(${pid})`;
   const first = await reserved`select 1`.then(() => "ok", codeOf);
   const second = await reserved`select 1`.then(() => "ok", codeOf);
@@ -39,7 +40,8 @@ async function transactionContinuesAfterDeath() {
   let inner = "not reached";
   const outcome = await sql
     .begin(async (tx) => {
-      const [{ pid }] = await tx<{ pid: number }[]>`select pg_backend_pid() as pid`;
+      const [row] = await tx<{ pid: number }[]>`select pg_backend_pid() as pid`;
+      const pid = row!.pid;
       await killer`select pg_terminate_backend(${pid})`;
       await new Promise((resolve) => setTimeout(resolve, 100));
       inner = await tx`select 1`.then(() => "ok", codeOf);
@@ -86,7 +88,8 @@ async function underLoad() {
   await new Promise((resolve) => setTimeout(resolve, 300));
   stop = true;
   await Promise.all(workers);
-  const [{ count }] = await sql<{ count: string }[]>`select count(*)::text as count from load_rows`;
+  const [row] = await sql<{ count: string }[]>`select count(*)::text as count from load_rows`;
+  const count = row!.count;
   const after = await sql`select 1 as one`.then(() => "ok", codeOf);
   await sql.end({ timeout: 1 });
   report("load", { committed, refused, other: [...new Set(other)], stored: Number(count), after });
