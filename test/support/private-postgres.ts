@@ -27,9 +27,9 @@ export interface PrivatePostgres {
   /** A URL for another database on the same cluster. */
   urlFor(database: string): string;
   createDatabase(name: string): Promise<string>;
-  /** `pg_terminate_backend` on every backend whose application_name is `applicationName`; returns how many. */
+  /** `pg_terminate_backend` on every backend whose application_name starts with `applicationName`; returns how many. */
   terminate(applicationName: string): Promise<number>;
-  /** `kill -9` of one backend of `applicationName`: the postmaster then resets every connection. Returns its pid, or undefined. */
+  /** `kill -9` of one backend whose application_name starts with `applicationName`: the postmaster then resets every connection. Returns its pid, or undefined. */
   killOneBackend(applicationName: string): Promise<number | undefined>;
   /** Fast shutdown (connections closed), then start again on the same port and data. */
   restart(): Promise<void>;
@@ -86,7 +86,7 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
       try {
         const rows = await sql<{ ok: boolean }[]>`
           select pg_terminate_backend(pid) as ok from pg_stat_activity
-          where application_name = ${applicationName} and pid <> pg_backend_pid()`;
+          where starts_with(application_name, ${applicationName}) and pid <> pg_backend_pid()`;
         return rows.filter((r) => r.ok).length;
       } finally {
         await sql.end({ timeout: 5 });
@@ -97,7 +97,7 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
       let pid: number | undefined;
       try {
         const rows = await sql<{ pid: number }[]>`
-          select pid from pg_stat_activity where application_name = ${applicationName} order by backend_start limit 1`;
+          select pid from pg_stat_activity where starts_with(application_name, ${applicationName}) order by backend_start limit 1`;
         pid = rows[0]?.pid;
       } finally {
         await sql.end({ timeout: 5 });

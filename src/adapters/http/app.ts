@@ -1,4 +1,5 @@
 import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { sql } from "drizzle-orm";
 import type { AppContext } from "../../context.js";
 import { createAccessControl } from "../auth/access-control.js";
 import { createAuditInterceptor } from "../rpc/audit.js";
@@ -6,6 +7,7 @@ import { createAccessInterceptors } from "../rpc/auth-interceptor.js";
 import { createLoggingInterceptor } from "../rpc/logging.js";
 import { routes } from "../rpc/routes.js";
 import { createValidationInterceptor } from "../rpc/validation.js";
+import { queryRows, type Database } from "../postgres/database.js";
 import { serveHealth } from "./health-routes.js";
 import { sendJson, type AnyRequest, type AnyResponse } from "./json.js";
 import type { RequestHandler } from "./one-port-server.js";
@@ -33,6 +35,7 @@ export function createHttpHandler(
             serving: state.serving,
             pingDatabase: () => app.database.ping(),
             ...(state.database ? { databaseState: state.database } : {}),
+            accountStatuses: () => accountStatuses(app.database.db),
             databaseKind: app.database.kind,
             natsState: () => app.nats?.state ?? "disabled",
           }),
@@ -64,4 +67,13 @@ export function createHttpHandler(
     readMaxBytes: MAX_RPC_BODY_BYTES,
     fallback,
   });
+}
+
+/** Live accounts per status, for `/health/whatsapp`. */
+async function accountStatuses(db: Database): Promise<Record<string, number>> {
+  const rows = await queryRows<{ status: string; count: number }>(
+    db,
+    sql`select status, count(*)::int as count from control.accounts where delete_time is null group by status`,
+  );
+  return Object.fromEntries(rows.map((r) => [r.status, Number(r.count)]));
 }

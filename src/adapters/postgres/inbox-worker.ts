@@ -26,6 +26,7 @@ import type { InboundDelivery } from "../../domain/inbound.js";
 import { MalformedWebhookError, parseMetaWebhookBody } from "../providers/meta/webhook-payload.js";
 import { parseSandboxDelivery, SANDBOX_INBOX_PROVIDER } from "../providers/sandbox/sandbox-provider.js";
 import type { Wakeup } from "../shared/wakeup.js";
+import { isDatabaseUnavailable } from "./connection-errors.js";
 import type { Database } from "./database.js";
 import { lockWamidsInOrder, PostgresInboundStore, TransactionBatch } from "./inbound-store.js";
 import type { InboundReactions } from "./inbound-reactions.js";
@@ -221,6 +222,11 @@ export class InboxWorker {
   }
 
   async #process(batch: PlannedRow[]): Promise<void> {
+    // A lost connection is the database's trouble, not the delivery's: the same claim is tried again once the pool
+    // has reconnected (no attempt counted, no retry delay recorded), for half the lease; after that the lease
+    // lapses and whoever claims next tries. Recording it as a failed attempt would need the database too.
+    const retryUntil = Date.now() + this.#leaseMs / 2;
+    let unavailableRetries = 0;
     for (let attempt = 1; ; attempt++) {
       try {
         const results = await this.#db.transaction((tx) => this.#processInTransaction(tx, batch));
@@ -229,6 +235,14 @@ export class InboxWorker {
         return;
       } catch (error) {
         if (isTransient(error) && attempt < TRANSIENT_RETRIES) continue;
+        if (isDatabaseUnavailable(error)) {
+          const signal = this.#abort?.signal;
+          if (signal?.aborted || Date.now() >= retryUntil) return;
+          unavailableRetries++;
+          this.#logger.warn({ err: error, size: batch.length, retry: unavailableRetries }, "database connection lost while applying deliveries; retrying");
+          await this.#sleep(Math.min(2_000, 100 * 2 ** Math.min(unavailableRetries, 5)) * (0.5 + Math.random() / 2), signal ?? new AbortController().signal);
+          continue;
+        }
         if (batch.length > 1) {
           // Someone in the batch failed: each alone, so the others commit and only the culprit is retried.
           this.#logger.debug({ err: error, size: batch.length }, "inbox batch failed; applying its deliveries one by one");
