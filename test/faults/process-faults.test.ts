@@ -100,8 +100,11 @@ describe("slow, silent and idle clients", () => {
     const opened = Date.now();
     const silent = rawClient(port);
     const slow = rawClient(port);
-    const head = "POST /webhook HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nX-Padding: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n";
+    // "G" cannot start the HTTP/2 preface, so the connection is HTTP/1.1 from its first byte (a "P" would keep it in
+    // the first-bytes check, which closes it without a 408 — also within the limit).
+    const head = "GET /health HTTP/1.1\r\nHost: x\r\nX-Padding: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n";
     let i = 0;
+    slow.socket.write(head[i++]!);
     const drip = setInterval(() => {
       if (!slow.socket.destroyed && i < head.length) slow.socket.write(head[i++]!);
     }, 1_000);
