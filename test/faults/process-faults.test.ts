@@ -10,11 +10,19 @@ import net from "node:net";
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
+import { v7 as uuidv7 } from "uuid";
+
+import { SecretBox } from "../../src/adapters/crypto/secret-box.js";
+import { PostgresAccountRepository } from "../../src/adapters/postgres/account-repository.js";
 import { openDatabase } from "../../src/adapters/postgres/database.js";
+import { tenantSchemaName } from "../../src/adapters/postgres/tenant-scope.js";
 import { createMetaAccount, uniqueIds } from "../inbound/support/inbound-harness.js";
+import { GraphSimulator } from "../support/graph-simulator.js";
+import { contact, deliver, messagesChange, metaEnvelope, textMessage } from "../support/meta-simulator.js";
 import { startNatsServer, type NatsTestServer } from "../support/nats-server.js";
 import { startPrivatePostgres, type PrivatePostgres } from "../support/private-postgres.js";
 import {
+  APP_SECRET,
   checkOutcomes,
   eventually,
   httpStatus,
@@ -40,6 +48,10 @@ let nats: NatsTestServer;
 let databaseUrl: string;
 let phoneNumberId: string;
 let env: Record<string, string>;
+let graph: GraphSimulator;
+/** The account the mid-send case sends from (its token sealed with the process's key). */
+const sender = { ...uniqueIds("midsend"), token: "midsend-token", accountId: "" };
+const CUSTOMER = "14155550123";
 const started: ServiceProcess[] = [];
 const figures: Record<string, unknown> = {};
 
@@ -71,25 +83,51 @@ function rawClient(port: number) {
 }
 
 beforeAll(async () => {
-  [pg, nats] = await Promise.all([startPrivatePostgres(), startNatsServer()]);
+  [pg, nats, graph] = await Promise.all([startPrivatePostgres(), startNatsServer(), GraphSimulator.start()]);
   databaseUrl = await pg.createDatabase("process_faults");
-  env = { DATABASE_URL: databaseUrl, NATS_URL: nats.url, WHATSAPP_GRAPH_URL: "http://127.0.0.1:9", ...LIMITS };
+  env = {
+    DATABASE_URL: databaseUrl,
+    NATS_URL: nats.url,
+    WHATSAPP_GRAPH_URL: graph.url,
+    // The mid-send case calls SendMessage with a tenant header; tokens are not what this suite is about.
+    AUTH_MODE: "none",
+    AUTH_ALLOW_NONE_WITH_DATABASE: "true",
+    ...LIMITS,
+  };
   const first = await start();
   const ids = uniqueIds("procfaults");
   phoneNumberId = ids.phoneNumberId;
   const handle = await openDatabase({ databaseUrl, dataDir: "unused" });
   try {
     await createMetaAccount(handle.db, ids);
+    // Same ENCRYPTION_KEY as the process (fault-harness.ts), so it can open the token.
+    const repository = new PostgresAccountRepository(handle.db, new SecretBox(Buffer.alloc(32, 9)));
+    const account = await repository.create({
+      id: uuidv7(),
+      tenantId: sender.tenantId,
+      provider: "meta",
+      displayName: "Mid-send number",
+      phoneNumberId: sender.phoneNumberId,
+      wabaId: sender.wabaId,
+      displayPhoneNumber: "+15550783882",
+      businessId: "biz-midsend",
+      rateLimitPerSecond: 80,
+      status: "active",
+      credentials: { accessToken: sender.token },
+      metadata: {},
+    });
+    sender.accountId = account.id;
   } finally {
     await handle.close();
   }
+  graph.setToken(sender.phoneNumberId, sender.token);
   expect(first.alive()).toBe(true);
 }, 180_000);
 
 afterAll(async () => {
   for (const service of started) if (service.alive()) service.child.kill("SIGKILL");
   await Promise.all(started.map((s) => s.exited));
-  await Promise.all([pg?.cleanup(), nats?.cleanup()]);
+  await Promise.all([pg?.cleanup(), nats?.cleanup(), graph?.close()]);
   console.log(`process fault figures: ${JSON.stringify(figures)}`);
 });
 
@@ -171,6 +209,51 @@ describe("the process killed or stopped under load", () => {
     expect(duplicates).toBe(0);
     expect(next.alive()).toBe(true);
     figures.sigkill = { sent: outcomes.length, statuses: result.statuses, storedNot200: result.storedNot200.length };
+  }, 180_000);
+
+  it("when the service is SIGKILLed mid-send and started again, then no message reaches the Graph API twice and none is left queued", async () => {
+    let service = started[started.length - 1]!;
+    // The customer writes first: free-form text may only answer within 24 h of the customer's last message.
+    const inbound = await deliver(
+      `${service.url}/webhook`,
+      metaEnvelope(sender.wabaId, [
+        messagesChange({ phoneNumberId: sender.phoneNumberId, contacts: [contact(CUSTOMER, "Customer")], messages: [textMessage({ from: CUSTOMER, body: "hola" })] }),
+      ]),
+      { appSecret: APP_SECRET },
+    );
+    expect(inbound.status).toBe(200);
+    const schema = tenantSchemaName(sender.tenantId);
+    await eventually("the customer's message stored", async () =>
+      (await scalar<number>(databaseUrl, `select count(*)::int from "${schema}".messages where status = 'received'`)) > 0 ? true : undefined,
+    );
+    // Slow answers keep sends in flight when the process dies.
+    graph.slowMs = 400;
+    const ids: string[] = [];
+    for (let i = 0; i < 12; i++) {
+      const response = await fetch(`${service.url}/whatsapp.v1.MessagingService/SendMessage`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-tenant-id": sender.tenantId },
+        body: JSON.stringify({ accountId: sender.accountId, to: `+${CUSTOMER}`, text: { body: `reply ${i}` } }),
+      });
+      expect(response.status).toBe(200);
+      ids.push(((await response.json()) as { message: { id: string } }).message.id);
+    }
+    await eventually("some sends in flight at the Graph API", async () => (graph.requests.length >= 3 ? true : undefined));
+    service.child.kill("SIGKILL");
+    await service.exited;
+    const atKill = graph.requests.length;
+    graph.slowMs = 0;
+    service = await start();
+    await eventually(
+      "no message left queued after the restart",
+      async () => ((await scalar<number>(databaseUrl, `select count(*)::int from "${schema}".messages where status = 'queued'`)) === 0 ? true : undefined),
+      90_000,
+    );
+    const twice = ids.filter((id) => graph.acceptedFor(id).length > 1);
+    expect(twice).toEqual([]);
+    expect(service.alive()).toBe(true);
+    const statuses = await scalar<unknown>(databaseUrl, `select json_object_agg(status, n) from (select status, count(*) as n from "${schema}".messages group by 1) t`);
+    figures.midSend = { sends: ids.length, graphRequestsAtKill: atKill, graphRequests: graph.requests.length, statuses };
   }, 180_000);
 
   it("when SIGTERM arrives under load, then every delivery whose row committed got its 200 and the process exits 0", async () => {
