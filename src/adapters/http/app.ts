@@ -28,9 +28,14 @@ export interface HttpDeps extends MetaWebhookDeps {
   nats: Pick<NatsLink, "state"> | undefined;
   /** The Connect services (rpc/routes.ts), bound to their dependencies by the composition root. */
   routes: (router: ConnectRouter) => void;
+  /** Live accounts per status, for `/health/whatsapp`. */
+  accountStatuses: () => Promise<Record<string, number>>;
 }
 
-export function createHttpHandler(app: HttpDeps, state: { serving: () => boolean }): RequestHandler {
+export function createHttpHandler(
+  app: HttpDeps,
+  state: { serving: () => boolean; database?: () => { reachable: boolean; latencyMs: number | undefined } },
+): RequestHandler {
   const metaWebhook = createMetaWebhookHandler(app);
   const fallback = (req: AnyRequest, res: AnyResponse) => {
     // Webhooks first: they are the hot path of the plain routes.
@@ -41,6 +46,8 @@ export function createHttpHandler(app: HttpDeps, state: { serving: () => boolean
           serveHealth(req, res, {
             serving: state.serving,
             pingDatabase: () => app.database.ping(),
+            ...(state.database ? { databaseState: state.database } : {}),
+            accountStatuses: app.accountStatuses,
             databaseKind: app.database.kind,
             natsState: () => app.nats?.state ?? "disabled",
           }),
