@@ -2,7 +2,9 @@
 # Build: docker build -t whatsapp-service .
 FROM node:22-bookworm-slim AS build
 WORKDIR /app
+# patches/ first: npm ci's postinstall applies them (patch-package).
 COPY package.json package-lock.json ./
+COPY patches ./patches
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json buf.yaml buf.gen.yaml ./
 COPY proto ./proto
