@@ -16,6 +16,9 @@ import { createMetaWebhookHandler, type MetaWebhookDeps } from "./webhook-routes
 /** Request bodies above this are refused before they are read whole (Connect's own limit). */
 export const MAX_RPC_BODY_BYTES = 4 * 1024 * 1024;
 
+/** How RPC request JSON is read (see createHttpHandler): unknown names are refused, not dropped. */
+export const STRICT_JSON_READ = { ignoreUnknownFields: false } as const;
+
 /**
  * The whole HTTP surface of the port: Connect, gRPC and gRPC-Web for every
  * service, and the plain routes (Meta webhooks, health) for everything else.
@@ -77,6 +80,13 @@ export function createHttpHandler(
       createValidationInterceptor(),
     ],
     readMaxBytes: MAX_RPC_BODY_BYTES,
+    // JSON requests are read strictly, as proto3 JSON's own default: an
+    // unknown field name or enum name is InvalidArgument naming the field.
+    // Connect's default ignores both, which turns a typo into silent data
+    // loss — `"priority":"PRIORITY_NOPE"` queued at the default priority,
+    // a misspelled `idempotencyKye` sent twice. Binary protobuf keeps its
+    // usual forward compatibility (unknown fields are skipped).
+    jsonOptions: STRICT_JSON_READ,
     fallback,
   });
 }
