@@ -3,7 +3,7 @@ import { normaliseRecipient, type StoredMessage, type TemplateContent } from "..
 import type { SendPriority } from "../../domain/priority.js";
 import type { ConversationOpening, ConversationStore } from "../../ports/conversation-store.js";
 import type { TemplateStore } from "../../ports/template-store.js";
-import { assertSendable, IDEMPOTENCY_WINDOW_MS, queueMessage } from "../messages/send-message.js";
+import { assertSendable, IDEMPOTENCY_WINDOW_MS, queueMessage } from "../messaging/send-message.js";
 import { assertTemplateSendable } from "../templates/check-template-send.js";
 import { viewOf, type ConversationView } from "./views.js";
 

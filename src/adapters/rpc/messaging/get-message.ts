@@ -1,7 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import type { HandlerContext } from "@connectrpc/connect";
 
-import { getMessage } from "../../../app/messages/get-message.js";
+import { getMessage } from "../../../app/messaging/get-message.js";
 import type { OutboundStore } from "../../../ports/outbound-store.js";
 import { GetMessageResponseSchema, type GetMessageRequest, type GetMessageResponse } from "../../../../gen/whatsapp/v1/messaging_pb.js";
 import { tenantOf } from "../tenant-context.js";

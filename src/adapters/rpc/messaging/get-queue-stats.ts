@@ -2,7 +2,7 @@ import { create } from "@bufbuild/protobuf";
 import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import type { HandlerContext } from "@connectrpc/connect";
 
-import { getQueueStats } from "../../../app/messages/get-queue-stats.js";
+import { getQueueStats } from "../../../app/messaging/get-queue-stats.js";
 import type { OutboundStore } from "../../../ports/outbound-store.js";
 import { GetQueueStatsResponseSchema, type GetQueueStatsRequest, type GetQueueStatsResponse } from "../../../../gen/whatsapp/v1/messaging_pb.js";
 import { tenantOf } from "../tenant-context.js";

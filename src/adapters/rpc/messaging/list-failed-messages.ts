@@ -2,7 +2,7 @@ import { create } from "@bufbuild/protobuf";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import type { HandlerContext } from "@connectrpc/connect";
 
-import { listFailedMessages } from "../../../app/messages/list-failed-messages.js";
+import { listFailedMessages } from "../../../app/messaging/list-failed-messages.js";
 import type { OutboundStore } from "../../../ports/outbound-store.js";
 import {
   ListFailedMessagesResponseSchema,

@@ -1,7 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import type { HandlerContext } from "@connectrpc/connect";
 
-import { markAsRead, type MarkAsReadDeps } from "../../../app/messages/mark-as-read.js";
+import { markAsRead, type MarkAsReadDeps } from "../../../app/messaging/mark-as-read.js";
 import { MarkAsReadResponseSchema, type MarkAsReadRequest, type MarkAsReadResponse } from "../../../../gen/whatsapp/v1/messaging_pb.js";
 import { tenantOf } from "../tenant-context.js";
 

@@ -1,7 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import type { HandlerContext } from "@connectrpc/connect";
 
-import { retryMessage } from "../../../app/messages/retry-message.js";
+import { retryMessage } from "../../../app/messaging/retry-message.js";
 import type { OutboundStore } from "../../../ports/outbound-store.js";
 import { RetryMessageResponseSchema, type RetryMessageRequest, type RetryMessageResponse } from "../../../../gen/whatsapp/v1/messaging_pb.js";
 import { tenantOf } from "../tenant-context.js";

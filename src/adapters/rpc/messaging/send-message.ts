@@ -1,7 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import type { HandlerContext } from "@connectrpc/connect";
 
-import { sendMessage, type SendMessageDeps } from "../../../app/messages/send-message.js";
+import { sendMessage, type SendMessageDeps } from "../../../app/messaging/send-message.js";
 import { DomainError } from "../../../domain/errors.js";
 import { SendMessageResponseSchema, type SendMessageRequest, type SendMessageResponse } from "../../../../gen/whatsapp/v1/messaging_pb.js";
 import { tenantOf } from "../tenant-context.js";
