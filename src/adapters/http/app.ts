@@ -47,7 +47,7 @@ export function createHttpHandler(app: AppContext, state: { serving: () => boole
   const access = createAccessControl(app.config, app.logger);
 
   return connectNodeAdapter({
-    routes: routes(app),
+    routes: routes(app.rpc),
     // Order matters: logging sees every outcome (including refusals by the
     // interceptors after it) and is the one place errors are normalised; audit
     // sees access refusals; access control runs before validation and handlers.
