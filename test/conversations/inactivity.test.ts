@@ -13,7 +13,8 @@ import { ConversationSource, ConversationStatus } from "../../gen/whatsapp/v1/co
 import { ConversationCloseReason, ConversationClosedEventSchema } from "../../gen/whatsapp/v1/events_pb.js";
 import { InactivityCloser } from "../../src/adapters/postgres/inactivity-closer.js";
 import { createLogger } from "../../src/observability/logger.js";
-import { createAccount, eventually, newWaId, receive, startHarness, tenantClients, type Harness, type Tenant } from "./support.js";
+import { createAccount, newWaId, receive, startHarness, tenantClients, type Harness, type Tenant } from "./support.js";
+import { eventually } from "../kit/eventually.js";
 
 const HOUR = 60 * 60 * 1000;
 const silent = createLogger({ level: "silent", pretty: false });
@@ -97,7 +98,7 @@ describe("inactivity job as the service's scheduler worker", () => {
     expect(first!.status).toBe(ConversationStatus.ACTIVE);
 
     harness.advance(24 * HOUR + 60_000);
-    await eventually(async () => {
+    await eventually("the idle conversation to be closed", async () => {
       const { conversation } = await tenant.conversations.getConversation({ conversationId: first!.id });
       return conversation!.status === ConversationStatus.CLOSED ? conversation : undefined;
     });

@@ -17,9 +17,8 @@ import { tenantSchemaName } from "../../src/adapters/postgres/index.js";
 import { contact, deliver, messagesChange, metaEnvelope, newWamid, textMessage, unixSeconds, type Json } from "../support/meta-simulator.js";
 import { startNatsServer, type NatsTestServer } from "../support/nats-server.js";
 import { clientFor, closeClientSessions, startTestService, uniqueTenant, type TestService } from "../support/service.js";
-import { eventually } from "../support/eventually.js";
+import { eventually } from "../kit/eventually.js";
 
-export { eventually };
 
 export const APP_SECRET = "conversations-test-app-secret";
 export const TEMPLATE = { name: "call_follow_up", language: "es" };
@@ -146,12 +145,12 @@ export async function receive(harness: Harness, tenant: Tenant, account: Account
   ]);
   const result = await deliver(`${harness.svc.service.url}/webhook`, payload, { appSecret: APP_SECRET });
   if (result.status !== 200) throw new Error(`webhook answered ${result.status}: ${result.text}`);
-  await eventually(async () => {
+  await eventually("the inbound messages to be stored", async () => {
     const rows = await harness.sql
       .unsafe<{ n: number }[]>(`select count(*)::int as n from "${tenant.schema}".messages where wamid = any($1::text[])`, [wamids])
       .catch(() => [{ n: 0 }]);
     return rows[0]!.n === wamids.length ? true : undefined;
-  }, 30_000);
+  }, { timeoutMs: 30_000 });
   return wamids;
 }
 

@@ -16,9 +16,8 @@ import { AccountService, Provider, type Account } from "../../gen/whatsapp/v1/ac
 import { MessagingService } from "../../gen/whatsapp/v1/messaging_pb.js";
 import { tenantSchemaName } from "../../src/adapters/postgres/index.js";
 import { clientFor, closeClientSessions, startTestService, uniqueTenant, type TestService } from "../support/service.js";
-import { eventually } from "../support/eventually.js";
+import { eventually } from "../kit/eventually.js";
 
-export { eventually };
 
 export const APP_SECRET = "messaging-test-app-secret";
 
@@ -110,7 +109,7 @@ export async function contactWrites(harness: MessagingHarness, tenant: Tenant, a
     body: raw,
   });
   if (response.status !== 200) throw new Error(`webhook answered ${response.status}`);
-  return eventually(async () => {
+  return eventually("the inbound message to be stored", async () => {
     const rows = await harness.sql.unsafe<{ id: string }[]>(`select id from "${tenant.schema}".messages where wamid = $1`, [wamid]).catch(() => []);
     return rows[0] && { id: rows[0].id, wamid };
   });

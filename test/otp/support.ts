@@ -21,8 +21,9 @@ import { FAST_SENDER } from "../outbound/support/outbound-harness.js";
 import type { GraphSimulator } from "../support/graph-simulator.js";
 import { clientFor, closeClientSessions, startTestService, uniqueTenant, type TestService } from "../support/service.js";
 
-export { eventually, newRecipient, newWamid } from "../messaging/support.js";
-import { APP_SECRET, eventually, newWamid } from "../messaging/support.js";
+export { newRecipient, newWamid } from "../messaging/support.js";
+import { APP_SECRET, newWamid } from "../messaging/support.js";
+import { eventually } from "../kit/eventually.js";
 
 export const AUTH_TEMPLATE = "verify_code";
 
@@ -202,7 +203,7 @@ export async function userTypes(harness: OtpHarness, tenant: OtpTenant, account:
     body: raw,
   });
   if (response.status !== 200) throw new Error(`webhook answered ${response.status}`);
-  return eventually(async () => {
+  return eventually("the typed-back message to be stored", async () => {
     const rows = await harness.sql.unsafe<{ id: string }[]>(`select id from "${tenant.schema}".messages where wamid = $1`, [wamid]);
     return rows[0] && { id: rows[0].id, wamid };
   });

@@ -27,6 +27,7 @@ import { tenantSchemaName } from "../../src/adapters/postgres/index.js";
 import { GraphSimulator } from "../support/graph-simulator.js";
 import { deliver, metaEnvelope } from "../support/meta-simulator.js";
 import { clientFor, closeClientSessions, startTestService, uniqueTenant, type TestService } from "../support/service.js";
+import { eventually } from "../kit/eventually.js";
 
 const APP_SECRET = "templates-test-app-secret";
 const TOKEN = "EAAG-templates-token";
@@ -107,15 +108,6 @@ function violations(error: ConnectError): string[] {
   return error.findDetails(BadRequestSchema).flatMap((d) => d.fieldViolations.map((v) => v.field));
 }
 
-async function eventually<T>(probe: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
 
 async function templateEvents(tenantId: string) {
   const rows = await sql<{ payload: Buffer }[]>`select payload from control.outbox where tenant_id = ${tenantId} and event_type = 'template.status' order by seq`;
@@ -214,14 +206,14 @@ describe("status webhooks", () => {
       message_template_category: "UTILITY",
     };
     await statusWebhook(account, value);
-    const approved = await eventually(async () => {
+    const approved = await eventually("the template to be approved", async () => {
       const { template: now } = await t.templates.getTemplate({ templateId: template!.id });
       return now!.status === TemplateStatus.APPROVED ? now : undefined;
     });
     expect(approved).toMatchObject({ version: 1, approvedVersion: 1 });
     await statusWebhook(account, value);
     await statusWebhook(account, { ...value, event: "FLAGGED" });
-    await eventually(async () => {
+    await eventually("the inbox to be drained", async () => {
       const [row] = await sql<{ n: number }[]>`select count(*)::int as n from control.webhook_inbox where status = 'pending'`;
       return row!.n === 0 ? true : undefined;
     });
@@ -254,7 +246,7 @@ describe("status webhooks", () => {
       reason: "INVALID_FORMAT",
       rejection_info: { reason: "INVALID_FORMAT", recommendation: "Fix the variables" },
     });
-    const rejected = await eventually(async () => {
+    const rejected = await eventually("the template to be rejected", async () => {
       const { template: now } = await t.templates.getTemplate({ templateId: template!.id });
       return now!.status === TemplateStatus.REJECTED ? now : undefined;
     });
@@ -315,7 +307,7 @@ describe("sending with templates", () => {
     const account = await metaAccount(t);
     const { template } = await t.templates.createTemplate(orderTemplate(account.id));
     await statusWebhook(account, { event: "APPROVED", message_template_id: Number(template!.metaTemplateId), message_template_name: template!.name, message_template_language: "en_US" });
-    await eventually(async () => ((await t.templates.getTemplate({ templateId: template!.id })).template!.status === TemplateStatus.APPROVED ? true : undefined));
+    await eventually("the template to be approved", async () => ((await t.templates.getTemplate({ templateId: template!.id })).template!.status === TemplateStatus.APPROVED ? true : undefined));
 
     const text = (value: string) => ({ value: { case: "text" as const, value } });
     const sendsBefore = simulator.requests.length;
@@ -351,7 +343,7 @@ describe("sending with templates", () => {
         },
       },
     });
-    await eventually(async () => (simulator.acceptedFor(message!.id).length === 1 ? true : undefined));
+    await eventually("Meta to accept the message", async () => (simulator.acceptedFor(message!.id).length === 1 ? true : undefined));
   });
 });
 
@@ -385,7 +377,7 @@ describe("sandbox accounts", () => {
     const { template } = await t.templates.createTemplate({
       template: { accountId: account.id, name: "welcome", language: "es", category: TemplateCategory.UTILITY, components: { body: { text: "Bienvenido a la tienda" } } },
     });
-    await eventually(async () => ((await t.templates.getTemplate({ templateId: template!.id })).template!.status === TemplateStatus.APPROVED ? true : undefined));
+    await eventually("the template to be approved", async () => ((await t.templates.getTemplate({ templateId: template!.id })).template!.status === TemplateStatus.APPROVED ? true : undefined));
     // PENDING → APPROVED, or DRAFT → APPROVED when the approval overtook the create's answer.
     expect((await templateEvents(t.id)).map((e) => e.status)).toEqual([TemplateStatus.APPROVED]);
     const sent = await t.messaging.sendMessage({ accountId: account.id, to: "+14155552671", content: { case: "template", value: { name: "welcome", language: "es" } } });

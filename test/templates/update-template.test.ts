@@ -17,7 +17,6 @@ import { closeClientSessions, startTestService, type TestService } from "../supp
 import {
   APP_SECRET,
   approve,
-  eventually,
   orderTemplate,
   providerEvent,
   reason,
@@ -32,6 +31,7 @@ import {
   violations,
   type Tenant,
 } from "./harness.js";
+import { eventually } from "../kit/eventually.js";
 
 let svc: TestService;
 let simulator: GraphSimulator;
@@ -251,10 +251,10 @@ describe("UpdateTemplate of a sandbox template", () => {
     const { template } = await t.templates.createTemplate({
       template: { accountId: account.id, name: "welcome_edit", language: "es", category: TemplateCategory.UTILITY, components: { body: { text: "Bienvenido a la tienda" } } },
     });
-    await eventually(async () => ((await t.templates.getTemplate({ templateId: template!.id })).template!.status === TemplateStatus.APPROVED ? true : undefined));
+    await eventually("the template to be approved", async () => ((await t.templates.getTemplate({ templateId: template!.id })).template!.status === TemplateStatus.APPROVED ? true : undefined));
     const { template: edited } = await t.templates.updateTemplate({ template: { id: template!.id, components: { body: { text: "Bienvenido, {{1}}, a la tienda", examples: { positional: ["Ana"] } } } } });
     expect(edited).toMatchObject({ version: 2, approvedVersion: 1 });
-    const approved = await eventually(async () => {
+    const approved = await eventually("the edit to be approved", async () => {
       const { template: now } = await t.templates.getTemplate({ templateId: template!.id });
       return now!.approvedVersion === 2 ? now : undefined;
     });
