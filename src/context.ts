@@ -56,7 +56,7 @@ export interface AppContext {
   health: HealthStatus;
   /** Durable, group-committed writes of webhook deliveries to the inbox. */
   inboxWriter: InboxWriter;
-  /** Webhook outcomes counted in memory (for /metrics). */
+  /** Webhook outcomes counted in memory (no /metrics route serves them yet). */
   webhookCounters: WebhookCounters;
   /** Notified after a webhook delivery is committed to the inbox. */
   inboxWakeup: Wakeup;

@@ -65,7 +65,7 @@ export interface InboxWorkerOptions {
    * Under load, how long to let deliveries gather after a claim that was not
    * full, before claiming again: a transaction (and its round trips) then
    * carries many deliveries instead of one or two. Never after an idle look:
-   * the first delivery after a quiet spell is taken at once. Default 5 ms.
+   * the first delivery after a quiet spell is taken at once. Default 10 ms.
    */
   gatherMs?: number;
   /** Longest sleep without a wake-up. Default 1000 ms. */
@@ -94,7 +94,7 @@ export interface InboxWorkerStats {
   events: number;
 }
 
-/** Totals of every inbox worker of the process, for /metrics and operators. */
+/** Totals of every inbox worker of the process, for operators and tests (no /metrics route serves them yet). */
 export const inboxWorkerCounters: InboxWorkerStats = emptyStats();
 
 /** Providers whose deliveries this worker can read. */

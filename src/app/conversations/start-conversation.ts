@@ -1,5 +1,5 @@
 import { DomainError } from "../../domain/errors.js";
-import { normaliseRecipient, type StoredMessage, type TemplateContent } from "../../domain/outbound/index.js";
+import { assertMarketingAllowed, normaliseRecipient, type StoredMessage, type TemplateContent } from "../../domain/outbound/index.js";
 import type { SendPriority } from "../../domain/priority.js";
 import type { ConversationOpening, ConversationStore } from "../../ports/conversation-store.js";
 import type { TemplateStore } from "../../ports/template-store.js";
@@ -45,7 +45,7 @@ export interface StartConversationResult {
  * Events (contact.created, conversation.opened) commit with it.
  *
  * Marketing to a contact who opted out is refused (FailedPrecondition
- * CONTACT_OPTED_OUT): a MARKETING template, or priority MARKETING.
+ * CONTACT_OPTED_OUT, domain/outbound/marketing-opt-out.ts).
  */
 export async function startConversation(deps: StartConversationDeps, tenantId: string, request: StartConversationRequest): Promise<StartConversationResult> {
   const sendRequest = {
@@ -76,15 +76,10 @@ export async function startConversation(deps: StartConversationDeps, tenantId: s
     const duplicate = messageId !== undefined;
     if (messageId === undefined) {
       const known = await tx.contactByWaId(recipient.waId);
+      // The template's category is read only when it can matter.
       if (known?.optedOut) {
-        const category = await tx.templateCategory(request.accountId, request.template.name, request.template.language);
-        if (category === "MARKETING" || request.priority === "marketing") {
-          throw new DomainError(
-            "failed_precondition",
-            "CONTACT_OPTED_OUT",
-            `the contact ${recipient.e164} opted out of marketing messages; send a utility or authentication template instead`,
-          );
-        }
+        const templateCategory = await tx.templateCategory(request.accountId, request.template.name, request.template.language);
+        assertMarketingAllowed(known, { priority: request.priority, templateCategory }, recipient.e164);
       }
       messageId = (await queueMessage(tx, deps, tenantId, sendRequest)).message.id;
       if (request.requestId !== "") await tx.bindRequest(request.requestId, messageId);
