@@ -8,7 +8,7 @@
 import { randomBytes } from "node:crypto";
 
 import type { Client } from "@connectrpc/connect";
-import postgres from "postgres";
+import type postgres from "postgres";
 
 import { AccountService, Provider, type Account } from "../../gen/whatsapp/v1/account_pb.js";
 import { ConversationService } from "../../gen/whatsapp/v1/conversation_pb.js";
@@ -16,7 +16,8 @@ import { MessagingService } from "../../gen/whatsapp/v1/messaging_pb.js";
 import { tenantSchemaName } from "../../src/adapters/postgres/index.js";
 import { contact, deliver, messagesChange, metaEnvelope, newWamid, textMessage, unixSeconds, type Json } from "../support/meta-simulator.js";
 import { startNatsServer, type NatsTestServer } from "../support/nats-server.js";
-import { clientFor, closeClientSessions, startTestService, uniqueTenant, type TestService } from "../support/service.js";
+import { clientFor, uniqueTenant, type TestService } from "../support/service.js";
+import { startServiceHarness } from "../kit/service-harness.js";
 import { eventually } from "../kit/eventually.js";
 
 
@@ -41,7 +42,8 @@ export async function startHarness(options: { nats?: boolean; env?: Record<strin
   const stream = `CONV_${randomBytes(3).toString("hex")}`;
   let offsetMs = 0;
   const now = () => new Date(Date.now() + offsetMs);
-  const svc = await startTestService({
+  const { svc, sql, cleanup } = await startServiceHarness({
+    sqlConnections: 4,
     env: {
       META_APP_SECRET: APP_SECRET,
       WORKERS: nats ? "inbox,relay" : "inbox",
@@ -51,7 +53,6 @@ export async function startHarness(options: { nats?: boolean; env?: Record<strin
     },
     overrides: { now },
   });
-  const sql = postgres(svc.database.url, { max: 4, onnotice: () => {} });
   return {
     svc,
     sql,
@@ -62,9 +63,7 @@ export async function startHarness(options: { nats?: boolean; env?: Record<strin
     },
     now,
     async cleanup() {
-      closeClientSessions();
-      await sql.end({ timeout: 5 });
-      await svc.cleanup();
+      await cleanup();
       await nats?.cleanup();
     },
   };
