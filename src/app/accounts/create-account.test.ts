@@ -47,7 +47,10 @@ describe("createAccount", () => {
 
   it("when the rate is above WhatsApp's ceiling and the display number is not a number, then both fields are named and nothing is stored", async () => {
     const { deps, accounts } = setup();
-    const error = await createAccount(deps, "acme", input({ rateLimitPerSecond: 5_000, displayPhoneNumber: "call us" })).catch((e: unknown) => e as DomainError);
+    const error = await createAccount(deps, "acme", input({ rateLimitPerSecond: 5_000, displayPhoneNumber: "call us" })).then(
+      () => expect.unreachable("the account should be refused"),
+      (e: unknown) => e as DomainError,
+    );
     expect(error.kind).toBe("invalid_argument");
     expect(error.violations.map((v) => v.field).sort()).toEqual(["account.display_phone_number", "account.rate_limit_per_second"]);
     expect(accounts.rows.size).toBe(0);
