@@ -1,10 +1,12 @@
+import { assertBsuidMayReceive } from "../../domain/outbound/bsuid-recipient.js";
 import { DomainError } from "../../domain/errors.js";
 import type { InboundEvent } from "../../domain/inbound-events.js";
 import {
   assertMarketingAllowed,
   isFreeForm,
   messageTypeOf,
-  normaliseRecipient,
+  describeRecipient,
+  parseRecipient,
   toGraphMessage,
   validateSendRequest,
   type OutboundContent,
@@ -72,8 +74,9 @@ export async function queueMessage(
   request: SendRequest,
   options: { templateCategory?: string } = {},
 ): Promise<SendMessageResult> {
-  const recipient = normaliseRecipient(request.to);
-  if (!recipient) throw DomainError.invalid([{ field: "to", description: "not a possible phone number" }]);
+  const recipient = parseRecipient(request.to);
+  if (!recipient) throw DomainError.invalid([{ field: "to", description: "not a possible phone number or business-scoped user id" }]);
+  assertBsuidMayReceive(recipient, options.templateCategory);
   const account = await liveAccount(tx, request.accountId);
   const now = deps.now();
   const messageId = deps.newId();
@@ -83,7 +86,7 @@ export async function queueMessage(
   }
 
   const { contact, created } = await tx.upsertRecipient(recipient, now);
-  assertMarketingAllowed(contact, { priority: request.priority, templateCategory: options.templateCategory }, recipient.e164);
+  assertMarketingAllowed(contact, { priority: request.priority, templateCategory: options.templateCategory }, describeRecipient(recipient));
   if (isFreeForm(request.content)) await assertWindowOpen(tx, account.id, contact.id, now);
   const content = await withResolvedReaction(tx, request.content);
   const replyToWamid = request.replyTo === "" ? undefined : await sentWamidOf(tx, request.replyTo, "reply_to_message_id");

@@ -11,13 +11,14 @@ import type { SendPriority } from "../priority.js";
 export function assertMarketingAllowed(
   contact: { optedOut: boolean } | undefined,
   send: { priority: SendPriority; templateCategory: string | undefined },
-  e164: string,
+  /** How the refusal names the contact: its E.164 number, or its BSUID when it has no number. */
+  who: string,
 ): void {
   if (!contact?.optedOut) return;
   if (send.priority !== "marketing" && send.templateCategory !== "MARKETING") return;
   throw new DomainError(
     "failed_precondition",
     "CONTACT_OPTED_OUT",
-    `the contact ${e164} opted out of marketing messages; send a utility or authentication template, or a reply within the service window`,
+    `the contact ${who} opted out of marketing messages; send a utility or authentication template, or a reply within the service window`,
   );
 }

@@ -24,6 +24,10 @@ function otpTransaction(t: Tables, tenantKnown: boolean): OtpTransaction {
     async otpByRequestId(requestId) {
       return all().find((o) => o.requestId === requestId);
     },
+    async phoneOfBsuid(bsuid) {
+      const contact = [...t.contacts.values()].find((c) => c.userId === bsuid);
+      return contact?.waId || undefined;
+    },
     async releaseRequestId(otpId) {
       const otp = t.otps.get(otpId);
       if (otp) otp.requestId = undefined;

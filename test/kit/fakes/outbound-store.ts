@@ -57,9 +57,21 @@ export function outboundTransaction(tenantId: string, t: Tables): OutboundTransa
       return messageId;
     },
     async upsertRecipient(recipient, at) {
-      const known = [...t.contacts.values()].find((c) => c.waId === recipient.waId);
+      // A BSUID recipient (no number) is its contact's user id; a number is its wa id.
+      const known = [...t.contacts.values()].find((c) => (recipient.bsuid === undefined ? c.waId === recipient.waId : c.userId === recipient.bsuid));
       if (known) return { contact: known, created: false };
-      const contact = { id: randomUUID(), waId: recipient.waId, phone: recipient.e164, profileName: "", userId: "", parentUserId: "", username: "", optedOut: false, firstSeenTime: at, lastSeenTime: at };
+      const contact = {
+        id: randomUUID(),
+        waId: recipient.waId,
+        phone: recipient.e164,
+        profileName: "",
+        userId: recipient.bsuid ?? "",
+        parentUserId: "",
+        username: "",
+        optedOut: false,
+        firstSeenTime: at,
+        lastSeenTime: at,
+      };
       t.contacts.set(contact.id, contact);
       return { contact, created: true };
     },

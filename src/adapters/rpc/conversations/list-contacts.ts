@@ -18,6 +18,9 @@ export function listContactsRpc(deps: { conversations: ConversationStore }): Rpc
         pageToken: req.pageToken,
         phone: emptyToUndefined(req.phone),
         profileName: emptyToUndefined(req.profileName),
+        userId: emptyToUndefined(req.userId),
+        parentUserId: emptyToUndefined(req.parentUserId),
+        username: emptyToUndefined(req.username),
         optedOut: req.optedOut,
         minLastSeenTime: req.minLastSeenTime && timestampDate(req.minLastSeenTime),
       });

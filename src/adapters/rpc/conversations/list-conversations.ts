@@ -18,6 +18,8 @@ export function listConversationsRpc(deps: ReadDeps): RpcImpl<typeof Conversatio
         accountId: emptyToUndefined(req.accountId),
         status: statusFromPb(req.status),
         contactPhone: emptyToUndefined(req.contactPhone),
+        contactUserId: emptyToUndefined(req.contactUserId),
+        contactUsername: emptyToUndefined(req.contactUsername),
         contactId: emptyToUndefined(req.contactId),
         minUpdateTime: req.minUpdateTime && timestampDate(req.minUpdateTime),
         windowOpen: req.windowOpen,

@@ -19,7 +19,8 @@ export function startConversationRpc(deps: StartConversationDeps): RpcImpl<typeo
       const result = await startConversation(deps, tenantOf(ctx), {
         requestId: req.requestId,
         accountId: req.accountId,
-        phone: req.phone,
+        // The app takes either: a phone number or a BSUID (exactly one is set, per the proto).
+        phone: req.phone || req.userId,
         template,
         context: req.context,
         externalRefs: req.externalRefs,

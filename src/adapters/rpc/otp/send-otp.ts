@@ -18,6 +18,7 @@ export function sendOtpRpc(deps: SendOtpDeps): RpcImpl<typeof OtpService, "sendO
         result = await sendOtp(deps, tenantOf(ctx), {
           accountId: req.accountId,
           phone: req.phone,
+          userId: req.userId,
           code: req.code,
           codeLength: req.codeLength,
           ttlMs: req.ttl ? durationMs(req.ttl) : undefined,
