@@ -176,9 +176,9 @@ export async function messageStates(db: Database, tenantId: string, ids: readonl
  * Polls until every message is in a final state for the sender (sent or
  * later, or failed). The poll is one count every 200 ms: the test shares
  * its event loop with the services, and heavy polling would delay their
- * send timers. The deadline is generous: a retried send takes seconds on a loaded machine.
+ * send timers.
  */
-export async function settled(db: Database, tenantId: string, ids: readonly string[], timeoutMs = 60_000): Promise<MessageState[]> {
+export async function settled(db: Database, tenantId: string, ids: readonly string[], timeoutMs = 20_000): Promise<MessageState[]> {
   await eventually(
     `${ids.length} messages settled`,
     async () => {
