@@ -10,7 +10,7 @@ ARG NODE_IMAGE=node:24.21.0-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
-# patches/ is applied by the postinstall step of `npm ci`, so it comes first.
+# patches/ (patch-package) is applied by the postinstall step of `npm ci`, so it comes first.
 COPY package.json package-lock.json ./
 COPY patches ./patches
 RUN npm ci --no-audit --no-fund

