@@ -184,6 +184,18 @@ describe("the image's CMD as an unprivileged user with no DATABASE_URL (embedded
   });
 });
 
+describe("the image's CMD with DATA_DIR inside the code directory (the old image's ./data)", () => {
+  it("when it starts embedded there, then it fails with EACCES: the code is not writable by the service's user", async () => {
+    const proc = runInImage(CMD, { PORT: "0", HOST: "127.0.0.1", DATA_DIR: "./data" });
+    const timeout = new Promise<"timeout">((r) => setTimeout(() => r("timeout"), 120_000).unref());
+    const code = await Promise.race([proc.exited, timeout]);
+    if (code === "timeout") proc.child.kill("SIGKILL");
+    expect(code).toBe(1);
+    expect(proc.stderr()).toContain("EACCES");
+    expect(existsSync(path.join(layout.app, "data"))).toBe(false);
+  }, 150_000);
+});
+
 describe("the image's CMD and the migrate Job's command as an unprivileged user with DATABASE_URL", () => {
   let database: TestDatabase;
   let env: Record<string, string>;
