@@ -63,12 +63,17 @@ export async function layOutRuntime(dockerfile: Dockerfile): Promise<RuntimeLayo
       }
     }
   }
+  // Read-only for everyone, as the image's root-owned /app is for uid 1000 (and for a test not run as root).
+  await chmod(app, 0o555);
   return {
     base,
     app,
     path: [path.join(app, "node_modules/.bin"), "/usr/local/bin", "/usr/bin", "/bin"].join(":"),
     env: envOf(runtime),
-    remove: () => rm(base, { recursive: true, force: true }),
+    async remove() {
+      await chmod(app, 0o755);
+      await rm(base, { recursive: true, force: true });
+    },
   };
 }
 
