@@ -1,6 +1,6 @@
 /**
  * deploy/kubernetes/ validated with no cluster: every object against the
- * Kubernetes schemas (kubernetes-models), the set against this service
+ * Kubernetes schemas (kubernetes-models; unknown fields too), the set against this service
  * (manifests.ts), and each container's environment through the service's own
  * configuration check. Each check is also shown to catch a broken copy.
  */
@@ -20,6 +20,7 @@ import {
   parseManifests,
   schemaProblem,
   servedHealthPaths,
+  unknownFieldProblems,
   type DeploymentLike,
   type JobLike,
   type KeyValues,
@@ -91,6 +92,20 @@ describe("the Kubernetes manifests against the Kubernetes schemas", () => {
     delete noSelector.spec.selector;
     expect(schemaProblem(noSelector)).toMatch(/spec must have required property selector/);
   });
+
+  it("when each object is type-checked against its kind's interface, then none has a field the schemas do not define", () => {
+    expect(unknownFieldProblems(manifests)).toEqual([]);
+  }, 60_000);
+
+  it("when a field is misspelt or put at the wrong level, then the strict field check names it", () => {
+    const broken = copyOf(manifests);
+    const container = deployment("whatsapp-service-api", broken).spec.template.spec.containers[0]! as unknown as Record<string, unknown>;
+    container.readinessprobe = container.readinessProbe;
+    (deployment("whatsapp-service-workers", broken).spec as unknown as Record<string, unknown>).terminationGracePeriodSeconds = 60;
+    const problems = unknownFieldProblems(broken).join("\n");
+    expect(problems).toMatch(/Deployment whatsapp-service-api: .*'"readinessprobe"' does not exist in type 'IContainer'/);
+    expect(problems).toMatch(/Deployment whatsapp-service-workers: .*'"terminationGracePeriodSeconds"' does not exist in type 'IDeploymentSpec'/);
+  }, 60_000);
 
   it("when a file has a kind we have no schema for, or broken YAML, then it is refused", () => {
     const [unknownKind] = parseManifests("apiVersion: v1\nkind: Pdo\nmetadata:\n  name: x\n", "typo.yaml");

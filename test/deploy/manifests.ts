@@ -1,14 +1,13 @@
 /**
- * Reads deploy/kubernetes/ and checks it two ways, with no cluster:
+ * Reads deploy/kubernetes/ and checks it three ways, with no cluster:
  * - each object against the Kubernetes OpenAPI schemas, through the
- *   `kubernetes-models` classes (`.validate()`);
+ *   `kubernetes-models` classes (`.validate()`: types, required fields);
+ * - each object for fields the schemas do not define (the JSON schemas allow
+ *   them, as the API server's do; `kubectl apply` would refuse them):
+ *   type-checked against the package's interfaces for its kind;
  * - against this service: probe paths it serves, environment variables its
  *   config reads, selectors that select, Secret keys that exist, a grace
  *   period longer than its drain, a non-root user matching the image's.
- *
- * The schemas, like the API server's, allow fields they do not know; the API
- * server refuses those at apply time (`kubectl apply` validates strictly by
- * default), and the checks below cover the fields that matter here.
  */
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
@@ -18,6 +17,7 @@ import { HorizontalPodAutoscaler } from "kubernetes-models/autoscaling/v2";
 import { Job } from "kubernetes-models/batch/v1";
 import { PodDisruptionBudget } from "kubernetes-models/policy/v1";
 import { ConfigMap, Namespace, Secret, Service } from "kubernetes-models/v1";
+import ts from "typescript";
 import { parseAllDocuments } from "yaml";
 
 import { ROOT } from "./dockerfile.js";
@@ -329,4 +329,78 @@ export function containerEnv(container: Container, configMaps: readonly KeyValue
     if (fromConfigMap !== undefined) env[e.name] = fromConfigMap;
   }
   return env;
+}
+
+/** Where each kind's TypeScript interface lives (kubernetes-models' declarations, generated from the same schemas). */
+const INTERFACES: Record<string, { module: string; name: string }> = {
+  "v1/Namespace": { module: "kubernetes-models/v1", name: "INamespace" },
+  "v1/ConfigMap": { module: "kubernetes-models/v1", name: "IConfigMap" },
+  "v1/Secret": { module: "kubernetes-models/v1", name: "ISecret" },
+  "v1/Service": { module: "kubernetes-models/v1", name: "IService" },
+  "apps/v1/Deployment": { module: "kubernetes-models/apps/v1", name: "IDeployment" },
+  "autoscaling/v2/HorizontalPodAutoscaler": { module: "kubernetes-models/autoscaling/v2", name: "IHorizontalPodAutoscaler" },
+  "policy/v1/PodDisruptionBudget": { module: "kubernetes-models/policy/v1", name: "IPodDisruptionBudget" },
+  "batch/v1/Job": { module: "kubernetes-models/batch/v1", name: "IJob" },
+};
+
+/**
+ * Fields the schemas do not define (a typo such as `readinessprobe`, a field
+ * at the wrong level): the JSON schemas allow them, so each object is
+ * type-checked as an object literal of its kind's interface instead —
+ * TypeScript's excess-property check refuses unknown fields at every depth.
+ * One problem per object that has any, with the compiler's message.
+ */
+export function unknownFieldProblems(manifests: readonly Manifest[]): string[] {
+  const virtual = path.join(ROOT, "test/deploy/__manifest-fields__.ts");
+  const imports = new Map<string, Set<string>>();
+  const statements: { manifest: Manifest; start: number; end: number }[] = [];
+  let body = "";
+  const unknown: string[] = [];
+  manifests.forEach((manifest, i) => {
+    const type = INTERFACES[`${manifest.apiVersion}/${manifest.kind}`];
+    if (!type) {
+      unknown.push(`${manifest.file}: no interface for ${manifest.apiVersion} ${manifest.kind}`);
+      return;
+    }
+    (imports.get(type.module) ?? imports.set(type.module, new Set()).get(type.module)!).add(type.name);
+    const { file: _file, ...object } = manifest;
+    const statement = `export const m${i}: ${type.name} = ${JSON.stringify(object, null, 1)};\n`;
+    statements.push({ manifest, start: body.length, end: body.length + statement.length });
+    body += statement;
+  });
+  const header = [...imports].map(([module, names]) => `import type { ${[...names].join(", ")} } from "${module}";\n`).join("");
+  const text = header + body;
+
+  const options: ts.CompilerOptions = {
+    strict: true,
+    noEmit: true,
+    skipLibCheck: true,
+    target: ts.ScriptTarget.ES2022,
+    module: ts.ModuleKind.NodeNext,
+    moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    types: [],
+  };
+  const host = ts.createCompilerHost(options);
+  const getSourceFile = host.getSourceFile.bind(host);
+  host.getSourceFile = (fileName, languageVersion, ...rest) =>
+    path.resolve(fileName) === virtual ? ts.createSourceFile(fileName, text, languageVersion) : getSourceFile(fileName, languageVersion, ...rest);
+  const fileExists = host.fileExists.bind(host);
+  host.fileExists = (fileName) => path.resolve(fileName) === virtual || fileExists(fileName);
+  const program = ts.createProgram([virtual], options, host);
+  const problems = [...unknown];
+  const byManifest = new Map<Manifest, string[]>();
+  for (const diagnostic of ts.getPreEmitDiagnostics(program)) {
+    const message = ts.flattenDiagnosticMessageText(diagnostic.messageText, "\n");
+    const at = (diagnostic.start ?? -1) - header.length;
+    const owner = diagnostic.file && path.resolve(diagnostic.file.fileName) === virtual ? statements.find((s) => at >= s.start && at < s.end) : undefined;
+    if (!owner) {
+      problems.push(`type check of the manifests failed: ${message}`);
+      continue;
+    }
+    const list = byManifest.get(owner.manifest) ?? [];
+    list.push(message.split("\n").at(-1)!);
+    byManifest.set(owner.manifest, list);
+  }
+  for (const [manifest, messages] of byManifest) problems.push(`${manifest.file}: ${manifest.kind} ${manifest.metadata.name}: ${messages.join("; ")}`);
+  return problems;
 }
