@@ -1,5 +1,4 @@
-import type { ConnectError} from "@connectrpc/connect";
-import { Code, type Interceptor } from "@connectrpc/connect";
+import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import type { Logger } from "../../observability/logger.js";
 import { tenantKey } from "./tenant-context.js";
 import { toConnectError } from "./errors.js";
@@ -7,7 +6,8 @@ import { toConnectError } from "./errors.js";
 /**
  * One log line per RPC — method, tenant, code, duration — and the one place
  * where handler errors become what the caller sees (see toConnectError). For
- * server streams the line is written when the stream ends.
+ * server streams the line is written when the stream ends, with the code the
+ * caller saw (Canceled, DeadlineExceeded included).
  */
 export function createLoggingInterceptor(logger: Logger): Interceptor {
   return (next) => async (req) => {
@@ -39,15 +39,26 @@ export function createLoggingInterceptor(logger: Logger): Interceptor {
     }
     const source = response.message;
     async function* logged() {
+      let error: ConnectError | undefined;
       try {
         yield* source;
-        line(undefined);
       } catch (e) {
-        const error = toConnectError(e);
-        line(error);
+        error = toConnectError(e);
         throw error;
+      } finally {
+        // A stream whose caller cancelled it or whose deadline passed usually
+        // ends without an error: the handler sees its signal abort and stops.
+        // The line then tells what the caller got, not "OK". The finally also
+        // covers a stream the adapter stops reading (return()).
+        line(error ?? abortedError(req.signal));
       }
     }
     return { ...response, message: logged() };
   };
+}
+
+/** Why the request's signal aborted, as a code: DeadlineExceeded, Canceled (client left, RST_STREAM), … */
+function abortedError(signal: AbortSignal): ConnectError | undefined {
+  if (!signal.aborted) return undefined;
+  return ConnectError.from(signal.reason, Code.Canceled);
 }
