@@ -93,7 +93,7 @@ function rpcLine(rpc: string, tenant: string): Record<string, unknown> | undefin
     .split("\n")
     .filter((l) => l.startsWith("{"))
     .map((l) => JSON.parse(l) as Record<string, unknown>)
-    .filter((l) => l.rpc === rpc && l.tenant === tenant)
+    .filter((l) => l.msg === "rpc" && l.rpc === rpc && l.tenant === tenant)
     .at(-1);
 }
 

@@ -50,15 +50,39 @@ export function createLoggingInterceptor(logger: Logger): Interceptor {
         // ends without an error: the handler sees its signal abort and stops.
         // The line then tells what the caller got, not "OK". The finally also
         // covers a stream the adapter stops reading (return()).
-        line(error ?? abortedError(req.signal));
+        line(error ?? abortedError(req.signal, req.header, started));
       }
     }
     return { ...response, message: logged() };
   };
 }
 
-/** Why the request's signal aborted, as a code: DeadlineExceeded, Canceled (client left, RST_STREAM), … */
-function abortedError(signal: AbortSignal): ConnectError | undefined {
+/**
+ * Why the request's signal aborted, as the code the caller saw: the reason's
+ * code (DeadlineExceeded when our deadline timer fired, Canceled for a
+ * client that left or reset the stream). A client whose own deadline fires
+ * first resets the stream before ours does (Connect's gRPC client with an
+ * HTTP/2 INTERNAL_ERROR, gRPC-Web by closing the connection), so a hang-up
+ * at or after the caller's deadline — less a small allowance for the
+ * request's travel time — is logged as DeadlineExceeded too.
+ */
+function abortedError(signal: AbortSignal, header: Headers, startedMs: number): ConnectError | undefined {
   if (!signal.aborted) return undefined;
-  return ConnectError.from(signal.reason, Code.Canceled);
+  const reason = ConnectError.from(signal.reason, Code.Canceled);
+  const timeoutMs = requestTimeoutMs(header);
+  if (reason.code !== Code.DeadlineExceeded && timeoutMs !== undefined && performance.now() - startedMs >= timeoutMs - DEADLINE_ALLOWANCE_MS) {
+    return new ConnectError("the caller's deadline passed", Code.DeadlineExceeded);
+  }
+  return reason;
+}
+
+const DEADLINE_ALLOWANCE_MS = 100;
+const GRPC_TIMEOUT_UNIT_MS: Record<string, number> = { H: 3_600_000, M: 60_000, S: 1_000, m: 1, u: 0.001, n: 0.000001 };
+
+/** The caller's timeout from `grpc-timeout` (gRPC, gRPC-Web) or `connect-timeout-ms` (Connect). */
+function requestTimeoutMs(header: Headers): number | undefined {
+  const connect = header.get("connect-timeout-ms");
+  if (connect !== null && /^\d{1,10}$/.test(connect)) return Number(connect);
+  const grpc = /^(\d{1,8})([HMSmun])$/.exec(header.get("grpc-timeout") ?? "");
+  return grpc ? Number(grpc[1]) * GRPC_TIMEOUT_UNIT_MS[grpc[2]!]! : undefined;
 }
