@@ -20,7 +20,8 @@
  * --stop-after N (stop the consumer after N statuses, like a crash),
  * --message-id ID (skip 1–4 and resume following that message with the
  * durable consumer: it continues after the last status acked).
- * Environment: see examples/support.ts.
+ * Environment: see examples/support.ts. The consumer's subject names the
+ * tenant, so with a token set WHATSAPP_TENANT to the token's tenant too.
  */
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
@@ -28,7 +29,7 @@ import { status as GrpcStatus, type Metadata, type ServiceError } from "@grpc/gr
 
 import { decodeEvent } from "../clients/events.js";
 import { AccountServiceClient, CreateAccountRequest, Provider } from "../clients/grpc-js/whatsapp/v1/account.js";
-import { ConversationServiceClient, WatchEventsRequest } from "../clients/grpc-js/whatsapp/v1/conversation.js";
+import { ConversationServiceClient, WatchEventsRequest, type WatchEventsResponse } from "../clients/grpc-js/whatsapp/v1/conversation.js";
 import { EventType } from "../clients/grpc-js/whatsapp/v1/events.js";
 import { messageStatusToJSON } from "../clients/grpc-js/whatsapp/v1/message.js";
 import { MessagingServiceClient, SendMessageRequest } from "../clients/grpc-js/whatsapp/v1/messaging.js";
@@ -153,6 +154,8 @@ function watchStatuses(client: ConversationServiceClient, metadata: Metadata, ac
   let dropped = false;
   let wake: (() => void) | undefined;
   let failure: unknown;
+  let current: ReturnType<typeof client.watchEvents> | undefined;
+  const done = () => target !== undefined && received.some((r) => r.messageId === target && FINAL.has(r.status));
 
   const open = () => {
     connection++;
@@ -161,10 +164,9 @@ function watchStatuses(client: ConversationServiceClient, metadata: Metadata, ac
       metadata,
     );
     if (lastEventId !== "") report("watch-resumed", { afterEventId: lastEventId, connection });
-    call.on("data", (response: { event?: { eventId: string; payload?: { $case: string; messageStatus?: { messageId: string; status: number } } } }) => {
-      const event = response.event;
-      const payload = event?.payload?.$case === "messageStatus" ? event.payload.messageStatus : undefined;
-      if (!event || !payload) return;
+    call.on("data", ({ event }: WatchEventsResponse) => {
+      if (event?.payload?.$case !== "messageStatus") return;
+      const payload = event.payload.messageStatus;
       lastEventId = event.eventId;
       const status = messageStatusToJSON(payload.status).replace("MESSAGE_STATUS_", "");
       received.push({ eventId: event.eventId, messageId: payload.messageId, status });
@@ -187,8 +189,6 @@ function watchStatuses(client: ConversationServiceClient, metadata: Metadata, ac
     });
     current = call;
   };
-  let current: ReturnType<typeof client.watchEvents> | undefined;
-  const done = () => target !== undefined && received.some((r) => r.messageId === target && FINAL.has(r.status));
   open();
 
   return {
