@@ -11,14 +11,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { BadRequest, ErrorInfo } from "../../clients/grpc-js/google/rpc/error_details.js";
 import { Status } from "../../clients/grpc-js/google/rpc/status.js";
-import { AccountServiceClient, CreateAccountRequest, Provider } from "../../clients/grpc-js/whatsapp/v1/account.js";
+import { AccountServiceClient, CreateAccountRequest, ListAccountsRequest, Provider } from "../../clients/grpc-js/whatsapp/v1/account.js";
 import { ConversationServiceClient, WatchEventsRequest, type WatchEventsResponse } from "../../clients/grpc-js/whatsapp/v1/conversation.js";
 import { EventType } from "../../clients/grpc-js/whatsapp/v1/events.js";
 import { MessageStatus } from "../../clients/grpc-js/whatsapp/v1/message.js";
 import { GetMessageRequest, MessagingServiceClient, SendMessageRequest } from "../../clients/grpc-js/whatsapp/v1/messaging.js";
 import { unary } from "../../examples/support.js";
 import { eventually } from "../support/eventually.js";
-import { startTestService, uniqueTenant, type TestService } from "../support/service.js";
+import { mintToken, startTestService, uniqueTenant, type TestService } from "../support/service.js";
 
 let svc: TestService;
 let sql: postgres.Sql;
@@ -227,5 +227,40 @@ describe("grpc-js caller", () => {
     await eventually(async () => (statusesOf(stream.responses, message!.id).length > 0 ? true : undefined), 20_000);
     call.cancel();
     expect(statusesOf(stream.responses, message!.id)[0]).toBe(MessageStatus.MESSAGE_STATUS_SENT);
+  });
+});
+
+describe("grpc-js caller with a bearer token (AUTH_MODE=jwt)", () => {
+  let jwtSvc: TestService;
+  let accounts: AccountServiceClient;
+
+  beforeAll(async () => {
+    jwtSvc = await startTestService({ auth: "jwt" });
+    accounts = new AccountServiceClient(new URL(jwtSvc.service.url).host, credentials.createInsecure());
+  });
+
+  afterAll(async () => {
+    accounts?.close();
+    await jwtSvc?.cleanup();
+  });
+
+  it("when the token travels as authorization metadata, then the call runs in the token's tenant", async () => {
+    const tenant = uniqueTenant("jwt");
+    const metadata = new Metadata();
+    metadata.set("authorization", `Bearer ${await mintToken({ tenantId: tenant })}`);
+    const { account } = await unary(
+      accounts.createAccount.bind(accounts),
+      CreateAccountRequest.fromPartial({ account: { provider: Provider.PROVIDER_SANDBOX, phoneNumberId: uniqueTenant("sbx"), displayName: "jwt" } }),
+      metadata,
+    );
+    expect(account?.tenantId).toBe(tenant);
+    const listed = await unary(accounts.listAccounts.bind(accounts), ListAccountsRequest.fromPartial({ pageSize: 10 }), metadata);
+    expect(listed.accounts.map((a) => a.id)).toEqual([account!.id]);
+  });
+
+  it("when there is no token, then UNAUTHENTICATED with the service's text", async () => {
+    const error = (await unary(accounts.listAccounts.bind(accounts), ListAccountsRequest.fromPartial({}), new Metadata()).catch((e: ServiceError) => e)) as ServiceError;
+    expect(error.code).toBe(GrpcStatus.UNAUTHENTICATED);
+    expect(error.details).toBe("invalid or missing bearer token");
   });
 });
