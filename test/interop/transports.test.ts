@@ -2,30 +2,37 @@
  * The Connect-ES clients in gen/ (`createClient(Service, transport)`) over
  * each protocol the port speaks — Connect JSON on HTTP/1.1, Connect binary
  * on HTTP/2, gRPC, gRPC-Web — and Connect GET for read-only methods with a
- * plain HTTP client (curl), as a cache or KrakenD would call it.
+ * plain HTTP client (curl), as a cache or KrakenD would call it: unary
+ * calls, a server stream resumed after an event id, deadlines, errors.
  */
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
+import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { BadRequestSchema, ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
 import { AccountService, Provider } from "../../gen/whatsapp/v1/account_pb.js";
 import { ConversationService } from "../../gen/whatsapp/v1/conversation_pb.js";
+import { EventType } from "../../gen/whatsapp/v1/events_pb.js";
+import { MessageStatus } from "../../gen/whatsapp/v1/message_pb.js";
 import { GetMessageRequestSchema, MessagingService } from "../../gen/whatsapp/v1/messaging_pb.js";
 import { eventually } from "../support/eventually.js";
 import { clientFor, closeClientSessions, startTestService, uniqueTenant, type Protocol, type TestService } from "../support/service.js";
 
 const run = promisify(execFile);
 let svc: TestService;
+let sql: postgres.Sql;
 
 beforeAll(async () => {
   svc = await startTestService();
+  sql = postgres(svc.database.url, { max: 2, onnotice: () => {} });
 });
 
 afterAll(async () => {
   closeClientSessions();
+  await sql?.end({ timeout: 5 });
   await svc?.cleanup();
 });
 
@@ -62,6 +69,27 @@ describe.each(PROTOCOLS)("Connect-ES client over %s", (protocol) => {
     expect(error.rawMessage).toContain(`metadata["${key}"]`);
     expect(error.findDetails(ErrorInfoSchema)[0]?.reason).toBe("INVALID_ARGUMENT");
     expect(error.findDetails(BadRequestSchema)[0]?.fieldViolations.map((v) => v.field)).toEqual(expect.arrayContaining(["account_id", "to", `metadata["${key}"]`]));
+  });
+
+  it("when it watches after an event id, then the stream delivers the message's statuses from the outbox and live", async () => {
+    const tenant = uniqueTenant("tr");
+    const accounts = clientFor(AccountService, svc.service.url, tenant, protocol);
+    const messaging = clientFor(MessagingService, svc.service.url, tenant, protocol);
+    const conversations = clientFor(ConversationService, svc.service.url, tenant, protocol);
+    const { account } = await accounts.createAccount({ account: { provider: Provider.SANDBOX, phoneNumberId: uniqueTenant("sbx"), displayName: "Watch" } });
+    const { message } = await messaging.sendMessage({ accountId: account!.id, to: "+14155552671", content: { case: "template", value: { name: "hello_world", language: "en_US" } } });
+    // The send's transaction wrote the first events; resume after the first (no race with "from now").
+    const [first] = await eventually(async () => {
+      const rows = await sql<{ id: string }[]>`select id from control.outbox where tenant_id = ${tenant} order by seq limit 1`;
+      return rows.length > 0 ? rows : undefined;
+    });
+
+    const statuses: MessageStatus[] = [];
+    for await (const { event } of conversations.watchEvents({ afterEventId: first!.id, types: [EventType.MESSAGE_STATUS] }, { timeoutMs: 20_000 })) {
+      if (event?.payload.case === "messageStatus" && event.payload.value.messageId === message!.id) statuses.push(event.payload.value.status);
+      if (statuses.includes(MessageStatus.READ)) break;
+    }
+    expect(statuses).toEqual([MessageStatus.SENT, MessageStatus.DELIVERED, MessageStatus.READ]);
   });
 
   it("when a watch has a deadline, then the stream ends with DeadlineExceeded and the service logs the same code", async () => {
