@@ -12,6 +12,8 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { createServer } from "node:net";
 import path from "node:path";
+import { jetstreamManager } from "@nats-io/jetstream";
+import { connect } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { createTestDatabase, type TestDatabase } from "../support/database.js";
@@ -150,6 +152,19 @@ describe("examples/orchestrator.ts", () => {
       (e) => e.event?.type === "message.status" && e.event.message.messageId === sent?.messageId,
     );
     expect(received.map((s) => s.eventId)).toEqual(inStream.map((e) => e.msgId));
+
+    // Every delivery acked and confirmed: nothing pending, nothing redelivered.
+    const nc = await connect({ servers: nats.url });
+    try {
+      const info = await (await jetstreamManager(nc)).consumers.info(stream, durable);
+      expect({ pending: info.num_ack_pending, redelivered: info.num_redelivered, ackFloor: info.ack_floor.stream_seq }).toEqual({
+        pending: 0,
+        redelivered: 0,
+        ackFloor: info.delivered.stream_seq,
+      });
+    } finally {
+      await nc.close();
+    }
 
     // The watch: dropped after its first status, resumed after the last event id, nothing twice.
     expect(first.some((s) => s.step === "watch-resumed")).toBe(true);
