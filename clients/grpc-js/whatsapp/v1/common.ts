@@ -119,24 +119,30 @@ export function conversationSourceToJSON(object: ConversationSource): string {
 }
 
 /**
- * A WhatsApp user the tenant has talked to. One per phone number per tenant;
- * created by the service on the first inbound message or first send.
+ * A WhatsApp user the tenant has talked to, created by the service on the
+ * first inbound message or first send. Identified by a phone number (wa_id),
+ * a business-scoped user id (user_id), or both: a user who adopted a
+ * WhatsApp username may come with no phone number at all, so wa_id and
+ * phone may be empty, and user_id is empty for contacts Meta named only by
+ * number. One contact per identifier per tenant (ADR 0007).
  */
 export interface Contact {
   /** Service-assigned id (UUID). */
   id: string;
   /**
    * WhatsApp id of the user as the provider reports it: digits, no "+"
-   * (Meta's `wa_id`). May differ from the phone number.
+   * (Meta's `wa_id`). May differ from the phone number. Empty for a user
+   * known only by user_id.
    */
   waId: string;
-  /** Phone number in E.164 ("+14155552671"). */
+  /** Phone number in E.164 ("+14155552671"); empty when wa_id is. */
   phone: string;
   /** WhatsApp profile name, from the last inbound message (`profile.name`). */
   profileName: string;
   /**
    * Business-scoped user id ("BSUID", Meta `user_id`, e.g.
-   * "US.13491208655302741918"); empty until Meta sends one.
+   * "US.13491208655302741918"); empty until Meta sends one. Meta issues a
+   * new one when the user changes number.
    */
   userId: string;
   /** Parent business-scoped user id (Meta `parent_user_id`, "US.ENT.…"). */

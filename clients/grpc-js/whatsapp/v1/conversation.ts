@@ -60,6 +60,10 @@ export interface ListConversationsRequest {
   status: ConversationStatus;
   /** Only conversations with the contact of this phone (E.164, with or without "+"). */
   contactPhone: string;
+  /** Only conversations with the contact of this business-scoped user id (BSUID). */
+  contactUserId: string;
+  /** Only conversations with the contact of this WhatsApp username. */
+  contactUsername: string;
   /** Only conversations with this contact (UUID). */
   contactId: string;
   /** Only conversations updated at or after this time. */
@@ -184,7 +188,10 @@ export interface StartConversationRequest {
   requestId: string;
   /** Account (business number) to start from (UUID). */
   accountId: string;
-  /** The contact's phone number, E.164 with or without "+". */
+  /**
+   * The contact's phone number, E.164 with or without "+". Exactly one of
+   * phone and user_id is required.
+   */
   phone: string;
   /**
    * The first message: an approved template (the contact has not written, so
@@ -206,6 +213,11 @@ export interface StartConversationRequest {
   source: ConversationSource;
   /** Queue priority of the first message; unset = TRANSACTIONAL. */
   priority: Priority;
+  /**
+   * The contact's business-scoped user id (BSUID, "US.1349…"), for a user
+   * known without a phone number (WhatsApp username). Instead of phone.
+   */
+  userId: string;
 }
 
 export interface StartConversationRequest_ExternalRefsEntry {
@@ -255,7 +267,15 @@ export interface ListContactsRequest {
     | boolean
     | undefined;
   /** Only contacts seen at or after this time. */
-  minLastSeenTime?: Date | undefined;
+  minLastSeenTime?:
+    | Date
+    | undefined;
+  /** Only the contact with this business-scoped user id (BSUID, "US.1349…"). */
+  userId: string;
+  /** Only contacts with this parent BSUID ("US.ENT.…"). */
+  parentUserId: string;
+  /** Only contacts with this WhatsApp username (exact). */
+  username: string;
 }
 
 /** Response of ConversationService.ListContacts. */
@@ -351,6 +371,8 @@ function createBaseListConversationsRequest(): ListConversationsRequest {
     accountId: "",
     status: 0,
     contactPhone: "",
+    contactUserId: "",
+    contactUsername: "",
     contactId: "",
     minUpdateTime: undefined,
     windowOpen: undefined,
@@ -374,6 +396,12 @@ export const ListConversationsRequest: MessageFns<ListConversationsRequest> = {
     }
     if (message.contactPhone !== "") {
       writer.uint32(42).string(message.contactPhone);
+    }
+    if (message.contactUserId !== "") {
+      writer.uint32(82).string(message.contactUserId);
+    }
+    if (message.contactUsername !== "") {
+      writer.uint32(90).string(message.contactUsername);
     }
     if (message.contactId !== "") {
       writer.uint32(50).string(message.contactId);
@@ -443,6 +471,22 @@ export const ListConversationsRequest: MessageFns<ListConversationsRequest> = {
             message.contactPhone = reader.string();
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.contactUserId = reader.string();
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.contactUsername = reader.string();
+            continue;
+          }
           case 6: {
             if (tag !== 50) {
               break;
@@ -510,6 +554,16 @@ export const ListConversationsRequest: MessageFns<ListConversationsRequest> = {
         : isSet(object.contact_phone)
         ? globalThis.String(object.contact_phone)
         : "",
+      contactUserId: isSet(object.contactUserId)
+        ? globalThis.String(object.contactUserId)
+        : isSet(object.contact_user_id)
+        ? globalThis.String(object.contact_user_id)
+        : "",
+      contactUsername: isSet(object.contactUsername)
+        ? globalThis.String(object.contactUsername)
+        : isSet(object.contact_username)
+        ? globalThis.String(object.contact_username)
+        : "",
       contactId: isSet(object.contactId)
         ? globalThis.String(object.contactId)
         : isSet(object.contact_id)
@@ -546,6 +600,12 @@ export const ListConversationsRequest: MessageFns<ListConversationsRequest> = {
     if (message.contactPhone !== "") {
       obj.contactPhone = message.contactPhone;
     }
+    if (message.contactUserId !== "") {
+      obj.contactUserId = message.contactUserId;
+    }
+    if (message.contactUsername !== "") {
+      obj.contactUsername = message.contactUsername;
+    }
     if (message.contactId !== "") {
       obj.contactId = message.contactId;
     }
@@ -571,6 +631,8 @@ export const ListConversationsRequest: MessageFns<ListConversationsRequest> = {
     message.accountId = object.accountId ?? "";
     message.status = object.status ?? 0;
     message.contactPhone = object.contactPhone ?? "";
+    message.contactUserId = object.contactUserId ?? "";
+    message.contactUsername = object.contactUsername ?? "";
     message.contactId = object.contactId ?? "";
     message.minUpdateTime = object.minUpdateTime ?? undefined;
     message.windowOpen = object.windowOpen ?? undefined;
@@ -1217,6 +1279,7 @@ function createBaseStartConversationRequest(): StartConversationRequest {
     metadata: {},
     source: 0,
     priority: 0,
+    userId: "",
   };
 }
 
@@ -1248,6 +1311,9 @@ export const StartConversationRequest: MessageFns<StartConversationRequest> = {
     }
     if (message.priority !== 0) {
       writer.uint32(72).int32(message.priority);
+    }
+    if (message.userId !== "") {
+      writer.uint32(82).string(message.userId);
     }
     return writer;
   },
@@ -1343,6 +1409,14 @@ export const StartConversationRequest: MessageFns<StartConversationRequest> = {
             message.priority = reader.int32() as any;
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.userId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1413,6 +1487,11 @@ export const StartConversationRequest: MessageFns<StartConversationRequest> = {
         : {},
       source: isSet(object.source) ? conversationSourceFromJSON(object.source) : 0,
       priority: isSet(object.priority) ? priorityFromJSON(object.priority) : 0,
+      userId: isSet(object.userId)
+        ? globalThis.String(object.userId)
+        : isSet(object.user_id)
+        ? globalThis.String(object.user_id)
+        : "",
     };
   },
 
@@ -1457,6 +1536,9 @@ export const StartConversationRequest: MessageFns<StartConversationRequest> = {
     if (message.priority !== 0) {
       obj.priority = priorityToJSON(message.priority);
     }
+    if (message.userId !== "") {
+      obj.userId = message.userId;
+    }
     return obj;
   },
 
@@ -1492,6 +1574,7 @@ export const StartConversationRequest: MessageFns<StartConversationRequest> = {
     );
     message.source = object.source ?? 0;
     message.priority = object.priority ?? 0;
+    message.userId = object.userId ?? "";
     return message;
   },
 };
@@ -1906,7 +1989,17 @@ export const GetContactResponse: MessageFns<GetContactResponse> = {
 };
 
 function createBaseListContactsRequest(): ListContactsRequest {
-  return { pageSize: 0, pageToken: "", phone: "", profileName: "", optedOut: undefined, minLastSeenTime: undefined };
+  return {
+    pageSize: 0,
+    pageToken: "",
+    phone: "",
+    profileName: "",
+    optedOut: undefined,
+    minLastSeenTime: undefined,
+    userId: "",
+    parentUserId: "",
+    username: "",
+  };
 }
 
 export const ListContactsRequest: MessageFns<ListContactsRequest> = {
@@ -1928,6 +2021,15 @@ export const ListContactsRequest: MessageFns<ListContactsRequest> = {
     }
     if (message.minLastSeenTime !== undefined) {
       Timestamp.encode(toTimestamp(message.minLastSeenTime), writer.uint32(50).fork()).join();
+    }
+    if (message.userId !== "") {
+      writer.uint32(58).string(message.userId);
+    }
+    if (message.parentUserId !== "") {
+      writer.uint32(66).string(message.parentUserId);
+    }
+    if (message.username !== "") {
+      writer.uint32(74).string(message.username);
     }
     return writer;
   },
@@ -1993,6 +2095,30 @@ export const ListContactsRequest: MessageFns<ListContactsRequest> = {
             message.minLastSeenTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.userId = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.parentUserId = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.username = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2033,6 +2159,17 @@ export const ListContactsRequest: MessageFns<ListContactsRequest> = {
         : isSet(object.min_last_seen_time)
         ? fromJsonTimestamp(object.min_last_seen_time)
         : undefined,
+      userId: isSet(object.userId)
+        ? globalThis.String(object.userId)
+        : isSet(object.user_id)
+        ? globalThis.String(object.user_id)
+        : "",
+      parentUserId: isSet(object.parentUserId)
+        ? globalThis.String(object.parentUserId)
+        : isSet(object.parent_user_id)
+        ? globalThis.String(object.parent_user_id)
+        : "",
+      username: isSet(object.username) ? globalThis.String(object.username) : "",
     };
   },
 
@@ -2056,6 +2193,15 @@ export const ListContactsRequest: MessageFns<ListContactsRequest> = {
     if (message.minLastSeenTime !== undefined) {
       obj.minLastSeenTime = message.minLastSeenTime.toISOString();
     }
+    if (message.userId !== "") {
+      obj.userId = message.userId;
+    }
+    if (message.parentUserId !== "") {
+      obj.parentUserId = message.parentUserId;
+    }
+    if (message.username !== "") {
+      obj.username = message.username;
+    }
     return obj;
   },
 
@@ -2070,6 +2216,9 @@ export const ListContactsRequest: MessageFns<ListContactsRequest> = {
     message.profileName = object.profileName ?? "";
     message.optedOut = object.optedOut ?? undefined;
     message.minLastSeenTime = object.minLastSeenTime ?? undefined;
+    message.userId = object.userId ?? "";
+    message.parentUserId = object.parentUserId ?? "";
+    message.username = object.username ?? "";
     return message;
   },
 };

@@ -277,7 +277,10 @@ export interface MessageReceivedEvent {
   messageId: string;
   /** Provider's message id (wamid). */
   wamid: string;
-  /** Sender, E.164. */
+  /**
+   * Sender, E.164; empty for a user known only by BSUID (contact.user_id
+   * then names them).
+   */
   from: string;
   /** Receiving business number, E.164. */
   to: string;
@@ -325,7 +328,7 @@ export interface MessageStatusEvent {
   wamid: string;
   /** Sender: the business number, E.164. */
   from: string;
-  /** Recipient, E.164. */
+  /** Recipient, E.164, or the recipient's BSUID for a send addressed by it. */
   to: string;
   /** The message as text (Message.display_text). */
   content: string;
@@ -387,7 +390,7 @@ export interface MessageFailedEvent {
   wamid: string;
   /** Sender: the business number, E.164. */
   from: string;
-  /** Recipient, E.164. */
+  /** Recipient, E.164, or the recipient's BSUID for a send addressed by it. */
   to: string;
   /** The message as text (Message.display_text). */
   content: string;

@@ -859,11 +859,20 @@ export interface InboundMessage {
   wamid: string;
   /** Kind of message; tells which field of `content` is set. */
   type: MessageType;
-  /** Sender's phone number in E.164 ("+593987654321"). */
+  /**
+   * Sender's phone number in E.164 ("+593987654321"); empty when the
+   * provider named the sender only by from_user_id (a username adopter).
+   */
   from: string;
-  /** Sender's WhatsApp id as given by the provider (digits, no "+"). */
+  /**
+   * Sender's WhatsApp id as given by the provider (digits, no "+"); empty
+   * like `from`.
+   */
   waId: string;
-  /** Sender's business-scoped user id (Meta `from_user_id`), if sent. */
+  /**
+   * Sender's business-scoped user id (Meta `from_user_id`), if sent. At
+   * least one of wa_id and from_user_id is set.
+   */
   fromUserId: string;
   /** The business number that received it, E.164 (the account's display number). */
   to: string;
@@ -1149,9 +1158,12 @@ export interface Message {
     | undefined;
   /** Inbound or outbound. */
   direction: MessageDirection;
-  /** Sender in E.164 (the contact for inbound, the business number for outbound). */
+  /**
+   * Sender in E.164 (the contact for inbound, the business number for
+   * outbound). A contact known only by BSUID is named by its BSUID.
+   */
   from: string;
-  /** Recipient in E.164. */
+  /** Recipient in E.164, or the BSUID of a contact known only by it. */
   to: string;
   /** Kind of message. */
   type: MessageType;

@@ -42,7 +42,13 @@ export const protobufFileName = "whatsapp/v1/messaging.proto";
 export interface SendMessageRequest {
   /** Account (business number) to send from (UUID). */
   accountId: string;
-  /** Recipient's phone number, E.164 with or without "+" ("+593987654321"). */
+  /**
+   * Recipient: a phone number, E.164 with or without "+" ("+593987654321"),
+   * or the business-scoped user id (BSUID, "US.13491208655302741918") of a
+   * user who hides their number behind a WhatsApp username. A BSUID is sent
+   * to Meta as `recipient` (ADR 0007); authentication templates cannot go to
+   * one (FailedPrecondition, reason BSUID_RECIPIENT_NOT_SUPPORTED).
+   */
   to: string;
   /** What to send; exactly one is required. */
   content?:

@@ -100,8 +100,18 @@ export function otpOutcomeToJSON(object: OtpOutcome): string {
 export interface SendOtpRequest {
   /** Account (business number) to send from (UUID). */
   accountId: string;
-  /** Recipient's phone number, E.164 with or without "+". */
+  /**
+   * Recipient's phone number, E.164 with or without "+". Exactly one of
+   * phone and user_id is required.
+   */
   phone: string;
+  /**
+   * Recipient's business-scoped user id (BSUID). Authentication templates
+   * need a phone number: the code goes to the phone of the BSUID's contact,
+   * and a contact known only by BSUID is refused (FailedPrecondition,
+   * reason PHONE_NUMBER_REQUIRED).
+   */
+  userId: string;
   /**
    * The code, when the caller (the OTP service) generated it: 4 to 10
    * digits. Empty = generated here with code_length digits.
@@ -185,6 +195,7 @@ function createBaseSendOtpRequest(): SendOtpRequest {
   return {
     accountId: "",
     phone: "",
+    userId: "",
     code: "",
     codeLength: 0,
     ttl: undefined,
@@ -202,6 +213,9 @@ export const SendOtpRequest: MessageFns<SendOtpRequest> = {
     }
     if (message.phone !== "") {
       writer.uint32(18).string(message.phone);
+    }
+    if (message.userId !== "") {
+      writer.uint32(82).string(message.userId);
     }
     if (message.code !== "") {
       writer.uint32(26).string(message.code);
@@ -254,6 +268,14 @@ export const SendOtpRequest: MessageFns<SendOtpRequest> = {
             }
 
             message.phone = reader.string();
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.userId = reader.string();
             continue;
           }
           case 3: {
@@ -335,6 +357,11 @@ export const SendOtpRequest: MessageFns<SendOtpRequest> = {
         ? globalThis.String(object.account_id)
         : "",
       phone: isSet(object.phone) ? globalThis.String(object.phone) : "",
+      userId: isSet(object.userId)
+        ? globalThis.String(object.userId)
+        : isSet(object.user_id)
+        ? globalThis.String(object.user_id)
+        : "",
       code: isSet(object.code) ? globalThis.String(object.code) : "",
       codeLength: isSet(object.codeLength)
         ? globalThis.Number(object.codeLength)
@@ -382,6 +409,9 @@ export const SendOtpRequest: MessageFns<SendOtpRequest> = {
     if (message.phone !== "") {
       obj.phone = message.phone;
     }
+    if (message.userId !== "") {
+      obj.userId = message.userId;
+    }
     if (message.code !== "") {
       obj.code = message.code;
     }
@@ -419,6 +449,7 @@ export const SendOtpRequest: MessageFns<SendOtpRequest> = {
     const message = createBaseSendOtpRequest();
     message.accountId = object.accountId ?? "";
     message.phone = object.phone ?? "";
+    message.userId = object.userId ?? "";
     message.code = object.code ?? "";
     message.codeLength = object.codeLength ?? 0;
     message.ttl = (object.ttl !== undefined && object.ttl !== null) ? Duration.fromPartial(object.ttl) : undefined;
