@@ -97,8 +97,8 @@ beforeAll(async () => {
     NATS_STREAM: stream,
     LOG_LEVEL: "info",
   });
-  await eventually(async () => (service.stdout().includes('"msg":"listening') ? true : undefined), 60_000);
-}, 120_000);
+  await eventually(async () => (service.stdout().includes('"msg":"listening') ? true : undefined), 120_000);
+}, 180_000);
 
 afterAll(async () => {
   for (const proc of [otpExample, service]) {
@@ -127,7 +127,7 @@ describe("examples/otp.ts", () => {
     expect(refused).toMatchObject({ code: "ResourceExhausted", reason: "OTP_RESEND_COOLDOWN", domain: "whatsapp-service" });
     expect(refused?.retryDelayMs).toBeGreaterThan(0);
     expect(out.filter((s) => s.step === "otp-verify").map((s) => s.outcome)).toEqual(["WRONG_CODE", "VERIFIED", "ALREADY_USED"]);
-  }, 120_000);
+  }, 180_000);
 });
 
 describe("examples/orchestrator.ts", () => {
@@ -171,5 +171,5 @@ describe("examples/orchestrator.ts", () => {
     const watched = first.filter((s) => s.step === "watch");
     expect(new Set(watched.map((s) => s.eventId)).size).toBe(watched.length);
     expect(first.find((s) => s.step === "watch-done")).toMatchObject({ statuses: ["SENT", "DELIVERED", "READ"], connections: 2 });
-  }, 120_000);
+  }, 240_000);
 });

@@ -42,7 +42,7 @@ function rpcLines(rpc: string, tenant: string): Record<string, unknown>[] {
     .split("\n")
     .filter((l) => l.startsWith("{"))
     .map((l) => JSON.parse(l) as Record<string, unknown>)
-    .filter((l) => l.msg === "rpc" && l.rpc === rpc && l.tenant === tenant);
+    .filter((l) => (l.msg === "rpc" || l.msg === "rpc failed") && l.rpc === rpc && l.tenant === tenant);
 }
 
 const PROTOCOLS: Protocol[] = ["connect-json-h1", "connect-binary-h2", "grpc", "grpc-web"];
@@ -64,7 +64,7 @@ describe.each(PROTOCOLS)("Connect-ES client over %s", (protocol) => {
       await messaging.sendMessage({ accountId: "nope", to: "+1", content: { case: "text", value: { body: "hi" } }, metadata: { [key]: "x".repeat(1025) } }).catch((e: unknown) => e),
     );
     expect(error.code).toBe(Code.InvalidArgument);
-    const logged = await eventually(async () => rpcLines("whatsapp.v1.MessagingService/SendMessage", tenant)[0]);
+    const logged = await eventually(async () => rpcLines("whatsapp.v1.MessagingService/SendMessage", tenant)[0], 20_000);
     expect(error.rawMessage).toBe(logged.error);
     expect(error.rawMessage).toContain(`metadata["${key}"]`);
     expect(error.findDetails(ErrorInfoSchema)[0]?.reason).toBe("INVALID_ARGUMENT");
@@ -85,12 +85,12 @@ describe.each(PROTOCOLS)("Connect-ES client over %s", (protocol) => {
     });
 
     const statuses: MessageStatus[] = [];
-    for await (const { event } of conversations.watchEvents({ afterEventId: first!.id, types: [EventType.MESSAGE_STATUS] }, { timeoutMs: 20_000 })) {
+    for await (const { event } of conversations.watchEvents({ afterEventId: first!.id, types: [EventType.MESSAGE_STATUS] }, { timeoutMs: 60_000 })) {
       if (event?.payload.case === "messageStatus" && event.payload.value.messageId === message!.id) statuses.push(event.payload.value.status);
       if (statuses.includes(MessageStatus.READ)) break;
     }
     expect(statuses).toEqual([MessageStatus.SENT, MessageStatus.DELIVERED, MessageStatus.READ]);
-  });
+  }, 120_000);
 
   it("when a watch has a deadline, then the stream ends with DeadlineExceeded and the service logs the same code", async () => {
     const tenant = uniqueTenant("tr");
@@ -101,7 +101,7 @@ describe.each(PROTOCOLS)("Connect-ES client over %s", (protocol) => {
       }
     })().catch((e: unknown) => ConnectError.from(e));
     expect(error?.code).toBe(Code.DeadlineExceeded);
-    const line = await eventually(async () => rpcLines("whatsapp.v1.ConversationService/WatchEvents", tenant)[0]);
+    const line = await eventually(async () => rpcLines("whatsapp.v1.ConversationService/WatchEvents", tenant)[0], 20_000);
     expect(line.code).toBe("DeadlineExceeded");
   });
 });

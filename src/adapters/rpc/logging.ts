@@ -43,7 +43,10 @@ export function createLoggingInterceptor(logger: Logger): Interceptor {
       try {
         yield* source;
       } catch (e) {
-        error = toConnectError(e);
+        // Once the caller is gone, whatever surfaces on the way out (the
+        // abort as an error, or the adapter's failed write to a reset stream,
+        // which can come before the signal aborts) is not what the caller saw.
+        error = abortedError(req.signal, req.header, started) ?? (isHangUp(e) ? hangUpError(undefined, req.header, started) : toConnectError(e));
         throw error;
       } finally {
         // A stream whose caller cancelled it or whose deadline passed usually
@@ -67,13 +70,26 @@ export function createLoggingInterceptor(logger: Logger): Interceptor {
  * request's travel time — is logged as DeadlineExceeded too.
  */
 function abortedError(signal: AbortSignal, header: Headers, startedMs: number): ConnectError | undefined {
-  if (!signal.aborted) return undefined;
-  const reason = ConnectError.from(signal.reason, Code.Canceled);
+  return signal.aborted ? hangUpError(signal.reason, header, startedMs) : undefined;
+}
+
+function hangUpError(cause: unknown, header: Headers, startedMs: number): ConnectError {
+  const reason = cause === undefined ? new ConnectError("the caller went away", Code.Canceled) : ConnectError.from(cause, Code.Canceled);
   const timeoutMs = requestTimeoutMs(header);
   if (reason.code !== Code.DeadlineExceeded && timeoutMs !== undefined && performance.now() - startedMs >= timeoutMs - DEADLINE_ALLOWANCE_MS) {
     return new ConnectError("the caller's deadline passed", Code.DeadlineExceeded);
   }
   return reason;
+}
+
+/** Node's errors for writing to a stream or socket the peer has reset or closed. */
+const HANG_UP_CODES = new Set(["ERR_STREAM_DESTROYED", "ERR_STREAM_PREMATURE_CLOSE", "ERR_STREAM_WRITE_AFTER_END", "ERR_HTTP2_INVALID_STREAM", "ERR_HTTP2_STREAM_ERROR", "ECONNRESET", "EPIPE"]);
+
+function isHangUp(error: unknown): boolean {
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    if (HANG_UP_CODES.has(String((e as NodeJS.ErrnoException).code))) return true;
+  }
+  return false;
 }
 
 const DEADLINE_ALLOWANCE_MS = 100;
