@@ -19,7 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../support/database.js";
 import { startNatsServer, type NatsTestServer } from "../support/nats-server.js";
 import { uniqueTenant } from "../support/service.js";
-import { eventually } from "../support/eventually.js";
+import { eventually } from "../kit/eventually.js";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 
@@ -85,7 +85,7 @@ beforeAll(async () => {
   serviceUrl = `http://127.0.0.1:${port}`;
   // Before the service: the example's retries on Unavailable are part of what is tested.
   otpExample = start("examples/otp.ts", [], { WHATSAPP_URL: serviceUrl, WHATSAPP_TENANT: uniqueTenant("otp-example"), OTP_EXAMPLE_ATTEMPTS: "60" });
-  await eventually(async () => (steps(otpExample).some((s) => s.step === "retry") ? true : undefined), 30_000);
+  await eventually("the OTP example's first retry", async () => (steps(otpExample).some((s) => s.step === "retry") ? true : undefined), { timeoutMs: 30_000 });
   service = start("src/main.ts", [], {
     PORT: String(port),
     HOST: "127.0.0.1",
@@ -97,7 +97,7 @@ beforeAll(async () => {
     NATS_STREAM: stream,
     LOG_LEVEL: "info",
   });
-  await eventually(async () => (service.stdout().includes('"msg":"listening') ? true : undefined), 120_000);
+  await eventually("the service's listening line", async () => (service.stdout().includes('"msg":"listening') ? true : undefined), { timeoutMs: 120_000 });
 }, 180_000);
 
 afterAll(async () => {

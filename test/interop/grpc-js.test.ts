@@ -17,7 +17,7 @@ import { EventType } from "../../clients/grpc-js/whatsapp/v1/events.js";
 import { MessageStatus } from "../../clients/grpc-js/whatsapp/v1/message.js";
 import { GetMessageRequest, MessagingServiceClient, SendMessageRequest } from "../../clients/grpc-js/whatsapp/v1/messaging.js";
 import { unary } from "../../examples/support.js";
-import { eventually } from "../support/eventually.js";
+import { eventually } from "../kit/eventually.js";
 import { mintToken, startTestService, uniqueTenant, type TestService } from "../support/service.js";
 
 /** Sends go through the queue, the sandbox and the inbox: generous on a loaded machine. */
@@ -128,14 +128,14 @@ describe("grpc-js caller", () => {
     // The send's own transaction writes the first events (conversation
     // opened, contact created): resuming after the first of them is
     // deterministic, unlike racing a watch "from now" against the send.
-    const [first] = await eventually(async () => {
+    const [first] = await eventually("the tenant's first outbox event", async () => {
       const rows = await sql<{ id: string }[]>`select id from control.outbox where tenant_id = ${tenant} order by seq limit 1`;
       return rows.length > 0 ? rows : undefined;
     });
 
     const call = c.conversations.watchEvents(WatchEventsRequest.fromPartial({ afterEventId: first!.id, types: [EventType.EVENT_TYPE_MESSAGE_STATUS] }), metadata);
     const stream = collect(call);
-    await eventually(async () => (statusesOf(stream.responses, message!.id).includes(MessageStatus.MESSAGE_STATUS_READ) ? true : undefined), FLOW_MS);
+    await eventually("the READ status on the watch", async () => (statusesOf(stream.responses, message!.id).includes(MessageStatus.MESSAGE_STATUS_READ) ? true : undefined), { timeoutMs: FLOW_MS });
     call.cancel();
 
     expect(statusesOf(stream.responses, message!.id)).toEqual([MessageStatus.MESSAGE_STATUS_SENT, MessageStatus.MESSAGE_STATUS_DELIVERED, MessageStatus.MESSAGE_STATUS_READ]);
@@ -149,7 +149,7 @@ describe("grpc-js caller", () => {
     const stream = collect(call);
 
     expect((await stream.ended)?.code).toBe(GrpcStatus.DEADLINE_EXCEEDED);
-    const line = await eventually(async () => rpcLine("whatsapp.v1.ConversationService/WatchEvents", tenant), 20_000);
+    const line = await eventually("the WatchEvents log line", async () => rpcLine("whatsapp.v1.ConversationService/WatchEvents", tenant), { timeoutMs: 20_000 });
     expect(line.code).toBe("DeadlineExceeded");
   });
 
@@ -162,11 +162,11 @@ describe("grpc-js caller", () => {
     const stream = collect(call);
     // Cancel once the stream is live: after its first event.
     await unary(c.messaging.sendMessage.bind(c.messaging), templateSend(accountId), metadata);
-    await eventually(async () => (stream.responses.length > 0 ? true : undefined), FLOW_MS);
+    await eventually("the watch's first event", async () => (stream.responses.length > 0 ? true : undefined), { timeoutMs: FLOW_MS });
     call.cancel();
 
     expect((await stream.ended)?.code).toBe(GrpcStatus.CANCELLED);
-    const line = await eventually(async () => rpcLine("whatsapp.v1.ConversationService/WatchEvents", tenant), 20_000);
+    const line = await eventually("the WatchEvents log line", async () => rpcLine("whatsapp.v1.ConversationService/WatchEvents", tenant), { timeoutMs: 20_000 });
     expect(line.code).toBe("Canceled");
   }, FLOW_TEST_MS);
 
@@ -196,7 +196,7 @@ describe("grpc-js caller", () => {
     const error = (await unary(c.messaging.sendMessage.bind(c.messaging), invalid, metadata).catch((e: ServiceError) => e)) as ServiceError;
 
     expect(error.code).toBe(GrpcStatus.INVALID_ARGUMENT);
-    const logged = await eventually(async () => rpcLine("whatsapp.v1.MessagingService/SendMessage", tenant), 20_000);
+    const logged = await eventually("the SendMessage log line", async () => rpcLine("whatsapp.v1.MessagingService/SendMessage", tenant), { timeoutMs: 20_000 });
     expect(typeof logged.error).toBe("string");
     expect(error.details).toBe(logged.error);
     for (const fragment of ["account_id: ", "; to: ", "\\+?[1-9]", key]) expect(error.details).toContain(fragment);
@@ -228,7 +228,7 @@ describe("grpc-js caller", () => {
     expect(endedEarly).toBe("open");
 
     const { message } = await unary(c.messaging.sendMessage.bind(c.messaging), templateSend(accountId), metadata);
-    await eventually(async () => (statusesOf(stream.responses, message!.id).length > 0 ? true : undefined), FLOW_MS);
+    await eventually("the message's first status on the watch", async () => (statusesOf(stream.responses, message!.id).length > 0 ? true : undefined), { timeoutMs: FLOW_MS });
     call.cancel();
     expect(statusesOf(stream.responses, message!.id)[0]).toBe(MessageStatus.MESSAGE_STATUS_SENT);
   }, FLOW_TEST_MS);

@@ -18,7 +18,7 @@ import { ConversationService } from "../../gen/whatsapp/v1/conversation_pb.js";
 import { EventType } from "../../gen/whatsapp/v1/events_pb.js";
 import { MessageStatus } from "../../gen/whatsapp/v1/message_pb.js";
 import { GetMessageRequestSchema, MessagingService } from "../../gen/whatsapp/v1/messaging_pb.js";
-import { eventually } from "../support/eventually.js";
+import { eventually } from "../kit/eventually.js";
 import { clientFor, closeClientSessions, startTestService, uniqueTenant, type Protocol, type TestService } from "../support/service.js";
 
 const run = promisify(execFile);
@@ -64,7 +64,7 @@ describe.each(PROTOCOLS)("Connect-ES client over %s", (protocol) => {
       await messaging.sendMessage({ accountId: "nope", to: "+1", content: { case: "text", value: { body: "hi" } }, metadata: { [key]: "x".repeat(1025) } }).catch((e: unknown) => e),
     );
     expect(error.code).toBe(Code.InvalidArgument);
-    const logged = await eventually(async () => rpcLines("whatsapp.v1.MessagingService/SendMessage", tenant)[0], 20_000);
+    const logged = await eventually("the SendMessage log line", async () => rpcLines("whatsapp.v1.MessagingService/SendMessage", tenant)[0], { timeoutMs: 20_000 });
     expect(error.rawMessage).toBe(logged.error);
     expect(error.rawMessage).toContain(`metadata["${key}"]`);
     expect(error.findDetails(ErrorInfoSchema)[0]?.reason).toBe("INVALID_ARGUMENT");
@@ -79,7 +79,7 @@ describe.each(PROTOCOLS)("Connect-ES client over %s", (protocol) => {
     const { account } = await accounts.createAccount({ account: { provider: Provider.SANDBOX, phoneNumberId: uniqueTenant("sbx"), displayName: "Watch" } });
     const { message } = await messaging.sendMessage({ accountId: account!.id, to: "+14155552671", content: { case: "template", value: { name: "hello_world", language: "en_US" } } });
     // The send's transaction wrote the first events; resume after the first (no race with "from now").
-    const [first] = await eventually(async () => {
+    const [first] = await eventually("the tenant's first outbox event", async () => {
       const rows = await sql<{ id: string }[]>`select id from control.outbox where tenant_id = ${tenant} order by seq limit 1`;
       return rows.length > 0 ? rows : undefined;
     });
@@ -101,7 +101,7 @@ describe.each(PROTOCOLS)("Connect-ES client over %s", (protocol) => {
       }
     })().catch((e: unknown) => ConnectError.from(e));
     expect(error?.code).toBe(Code.DeadlineExceeded);
-    const line = await eventually(async () => rpcLines("whatsapp.v1.ConversationService/WatchEvents", tenant)[0], 20_000);
+    const line = await eventually("the WatchEvents log line", async () => rpcLines("whatsapp.v1.ConversationService/WatchEvents", tenant)[0], { timeoutMs: 20_000 });
     expect(line.code).toBe("DeadlineExceeded");
   });
 });

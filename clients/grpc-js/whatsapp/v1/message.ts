@@ -1118,6 +1118,26 @@ export interface SystemNotice {
   type: string;
   /** For user_changed_number: the new WhatsApp id. */
   newWaId: string;
+  /**
+   * For customer_identity_changed: Meta's `identity` object (present only when
+   * the business enabled identity-change checks). Unset for other kinds.
+   */
+  identity?: CustomerIdentityChange | undefined;
+}
+
+/**
+ * A customer's WhatsApp identity changed (reinstall, new device): Meta's
+ * `identity` object of a `customer_identity_changed` system message.
+ */
+export interface CustomerIdentityChange {
+  /** Whether the business has acknowledged the change. */
+  acknowledged: boolean;
+  /** When the identity was created. */
+  createTime?:
+    | Date
+    | undefined;
+  /** Meta's identity hash (compare with `identity_key_hash` on later messages). */
+  hash: string;
 }
 
 /** Pricing of an outbound message as reported in its status (Meta `pricing`). */
@@ -6512,7 +6532,7 @@ export const OrderItem: MessageFns<OrderItem> = {
 };
 
 function createBaseSystemNotice(): SystemNotice {
-  return { body: "", type: "", newWaId: "" };
+  return { body: "", type: "", newWaId: "", identity: undefined };
 }
 
 export const SystemNotice: MessageFns<SystemNotice> = {
@@ -6525,6 +6545,9 @@ export const SystemNotice: MessageFns<SystemNotice> = {
     }
     if (message.newWaId !== "") {
       writer.uint32(26).string(message.newWaId);
+    }
+    if (message.identity !== undefined) {
+      CustomerIdentityChange.encode(message.identity, writer.uint32(82).fork()).join();
     }
     return writer;
   },
@@ -6566,6 +6589,14 @@ export const SystemNotice: MessageFns<SystemNotice> = {
             message.newWaId = reader.string();
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.identity = CustomerIdentityChange.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -6587,6 +6618,7 @@ export const SystemNotice: MessageFns<SystemNotice> = {
         : isSet(object.new_wa_id)
         ? globalThis.String(object.new_wa_id)
         : "",
+      identity: isSet(object.identity) ? CustomerIdentityChange.fromJSON(object.identity) : undefined,
     };
   },
 
@@ -6601,6 +6633,9 @@ export const SystemNotice: MessageFns<SystemNotice> = {
     if (message.newWaId !== "") {
       obj.newWaId = message.newWaId;
     }
+    if (message.identity !== undefined) {
+      obj.identity = CustomerIdentityChange.toJSON(message.identity);
+    }
     return obj;
   },
 
@@ -6612,6 +6647,114 @@ export const SystemNotice: MessageFns<SystemNotice> = {
     message.body = object.body ?? "";
     message.type = object.type ?? "";
     message.newWaId = object.newWaId ?? "";
+    message.identity = (object.identity !== undefined && object.identity !== null)
+      ? CustomerIdentityChange.fromPartial(object.identity)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseCustomerIdentityChange(): CustomerIdentityChange {
+  return { acknowledged: false, createTime: undefined, hash: "" };
+}
+
+export const CustomerIdentityChange: MessageFns<CustomerIdentityChange> = {
+  encode(message: CustomerIdentityChange, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.acknowledged !== false) {
+      writer.uint32(8).bool(message.acknowledged);
+    }
+    if (message.createTime !== undefined) {
+      Timestamp.encode(toTimestamp(message.createTime), writer.uint32(18).fork()).join();
+    }
+    if (message.hash !== "") {
+      writer.uint32(26).string(message.hash);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CustomerIdentityChange {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCustomerIdentityChange();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.acknowledged = reader.bool();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.createTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.hash = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CustomerIdentityChange {
+    return {
+      acknowledged: isSet(object.acknowledged) ? globalThis.Boolean(object.acknowledged) : false,
+      createTime: isSet(object.createTime)
+        ? fromJsonTimestamp(object.createTime)
+        : isSet(object.create_time)
+        ? fromJsonTimestamp(object.create_time)
+        : undefined,
+      hash: isSet(object.hash) ? globalThis.String(object.hash) : "",
+    };
+  },
+
+  toJSON(message: CustomerIdentityChange): unknown {
+    const obj: any = {};
+    if (message.acknowledged !== false) {
+      obj.acknowledged = message.acknowledged;
+    }
+    if (message.createTime !== undefined) {
+      obj.createTime = message.createTime.toISOString();
+    }
+    if (message.hash !== "") {
+      obj.hash = message.hash;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CustomerIdentityChange>, I>>(base?: I): CustomerIdentityChange {
+    return CustomerIdentityChange.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CustomerIdentityChange>, I>>(object: I): CustomerIdentityChange {
+    const message = createBaseCustomerIdentityChange();
+    message.acknowledged = object.acknowledged ?? false;
+    message.createTime = object.createTime ?? undefined;
+    message.hash = object.hash ?? "";
     return message;
   },
 };

@@ -188,7 +188,10 @@ export interface AccountQueueStats {
   retrying: bigint;
   /** Messages that ended FAILED in the last 24 hours. */
   failed: bigint;
-  /** Age of the oldest message still waiting (queued or retrying); zero if none. */
+  /**
+   * Age (since it was queued) of the oldest message not settled yet: queued,
+   * retrying or sending; zero if none.
+   */
   oldestAge?:
     | Duration
     | undefined;
@@ -196,6 +199,12 @@ export interface AccountQueueStats {
   rateLimitPerSecond: number;
   /** True while the account's circuit breaker holds sends after repeated provider failures. */
   circuitOpen: boolean;
+  /**
+   * How long the longest-running send has been SENDING (handed to the
+   * provider, no answer recorded yet); zero if none. A send that stays here
+   * is resolved by status webhooks or marked failed for review, never resent.
+   */
+  oldestSendingAge?: Duration | undefined;
 }
 
 function createBaseSendMessageRequest(): SendMessageRequest {
@@ -1534,6 +1543,7 @@ function createBaseAccountQueueStats(): AccountQueueStats {
     oldestAge: undefined,
     rateLimitPerSecond: 0,
     circuitOpen: false,
+    oldestSendingAge: undefined,
   };
 }
 
@@ -1574,6 +1584,9 @@ export const AccountQueueStats: MessageFns<AccountQueueStats> = {
     }
     if (message.circuitOpen !== false) {
       writer.uint32(64).bool(message.circuitOpen);
+    }
+    if (message.oldestSendingAge !== undefined) {
+      Duration.encode(message.oldestSendingAge, writer.uint32(74).fork()).join();
     }
     return writer;
   },
@@ -1655,6 +1668,14 @@ export const AccountQueueStats: MessageFns<AccountQueueStats> = {
             message.circuitOpen = reader.bool();
             continue;
           }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.oldestSendingAge = Duration.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1693,6 +1714,11 @@ export const AccountQueueStats: MessageFns<AccountQueueStats> = {
         : isSet(object.circuit_open)
         ? globalThis.Boolean(object.circuit_open)
         : false,
+      oldestSendingAge: isSet(object.oldestSendingAge)
+        ? Duration.fromJSON(object.oldestSendingAge)
+        : isSet(object.oldest_sending_age)
+        ? Duration.fromJSON(object.oldest_sending_age)
+        : undefined,
     };
   },
 
@@ -1722,6 +1748,9 @@ export const AccountQueueStats: MessageFns<AccountQueueStats> = {
     if (message.circuitOpen !== false) {
       obj.circuitOpen = message.circuitOpen;
     }
+    if (message.oldestSendingAge !== undefined) {
+      obj.oldestSendingAge = Duration.toJSON(message.oldestSendingAge);
+    }
     return obj;
   },
 
@@ -1740,6 +1769,9 @@ export const AccountQueueStats: MessageFns<AccountQueueStats> = {
       : undefined;
     message.rateLimitPerSecond = object.rateLimitPerSecond ?? 0;
     message.circuitOpen = object.circuitOpen ?? false;
+    message.oldestSendingAge = (object.oldestSendingAge !== undefined && object.oldestSendingAge !== null)
+      ? Duration.fromPartial(object.oldestSendingAge)
+      : undefined;
     return message;
   },
 };
