@@ -14,7 +14,7 @@ export default defineConfig({
         test: {
           // Beside the code, on in-memory fakes (test/kit/fakes) or none: no database, no network.
           name: "unit",
-          include: ["src/**/*.test.ts", "test/architecture/**/*.test.ts"],
+          include: ["src/**/*.test.ts", "clients/**/*.test.ts", "test/architecture/**/*.test.ts"],
         },
       },
       {
