@@ -1,4 +1,5 @@
 import { connectNodeAdapter } from "@connectrpc/connect-node";
+import type { UniversalHandler } from "@connectrpc/connect/protocol";
 import type { AppContext } from "../../context.js";
 import { createAccessControl } from "../auth/access-control.js";
 import { createAuditInterceptor } from "../rpc/audit.js";
@@ -9,6 +10,7 @@ import { createValidationInterceptor } from "../rpc/validation.js";
 import { serveHealth } from "./health-routes.js";
 import { sendJson, type AnyRequest, type AnyResponse } from "./json.js";
 import type { RequestHandler } from "./one-port-server.js";
+import { createRestGateway, createStreamAdmissionInterceptor, loadOpenApiDocument, type RestGateway } from "./rest/index.js";
 import { createMetaWebhookHandler } from "./webhook-routes.js";
 
 /** Request bodies above this are refused before they are read whole (Connect's own limit). */
@@ -16,13 +18,17 @@ export const MAX_RPC_BODY_BYTES = 4 * 1024 * 1024;
 
 /**
  * The whole HTTP surface of the port: Connect, gRPC and gRPC-Web for every
- * service, and the plain routes (Meta webhooks, health) for everything else.
+ * service; the REST/JSON routes of their `google.api.http` annotations (which
+ * call the same handlers, interceptors included, in memory); and the plain
+ * routes (Meta webhooks, health) for everything else.
  */
 export function createHttpHandler(app: AppContext, state: { serving: () => boolean }): RequestHandler {
   const metaWebhook = createMetaWebhookHandler(app);
   const fallback = (req: AnyRequest, res: AnyResponse) => {
     // Webhooks first: they are the hot path of the plain routes.
     metaWebhook(req, res)
+      // The REST gateway is built below from the router's handlers, before any request can come.
+      .then(async (served) => served || (await rest.serve(req, res)))
       .then(
         (served) =>
           served ||
@@ -46,8 +52,13 @@ export function createHttpHandler(app: AppContext, state: { serving: () => boole
   // The plain routes (health, webhooks) are public and never pass through it.
   const access = createAccessControl(app.config, app.logger);
 
-  return connectNodeAdapter({
-    routes: routes(app),
+  let rpcHandlers: UniversalHandler[] = [];
+  const handler = connectNodeAdapter({
+    routes: (router) => {
+      routes(app)(router);
+      // The REST layer calls these very handlers (with their interceptors), not a second copy.
+      rpcHandlers = router.handlers;
+    },
     // Order matters: logging sees every outcome (including refusals by the
     // interceptors after it) and is the one place errors are normalised; audit
     // sees access refusals; access control runs before validation and handlers.
@@ -56,8 +67,12 @@ export function createHttpHandler(app: AppContext, state: { serving: () => boole
       createAuditInterceptor(app.logger),
       ...createAccessInterceptors(access, app.logger),
       createValidationInterceptor(),
+      // Last: tells the REST layer a stream got past everything above (see rest/stream-admission.ts).
+      createStreamAdmissionInterceptor(),
     ],
     readMaxBytes: MAX_RPC_BODY_BYTES,
     fallback,
   });
+  const rest: RestGateway = createRestGateway({ handlers: rpcHandlers, logger: app.logger, maxBodyBytes: MAX_RPC_BODY_BYTES, openapi: loadOpenApiDocument() });
+  return handler;
 }
