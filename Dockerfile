@@ -18,6 +18,8 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
 COPY migrations ./migrations
+# Served at /openapi.json.
+COPY openapi ./openapi
 USER node
 EXPOSE 8000
 # SIGTERM reaches node directly (exec form), which drains and exits 0.

@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
-# Fails when `buf generate` would change gen/ — the committed code must match proto/.
+# Fails when `npm run generate` would change gen/, the descriptor set or the
+# OpenAPI and KrakenD documents — the committed files must match proto/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/node_modules/.bin:$PATH"
+generated=(gen openapi deploy/krakend)
 buf generate
-changes=$(git status --porcelain -- gen)
+buf build -o deploy/krakend/whatsapp.binpb
+tsx scripts/openapi/generate.ts
+changes=$(git status --porcelain -- "${generated[@]}")
 if [ -n "$changes" ]; then
-  echo "gen/ is out of date with proto/ — run 'npm run generate' and commit the result:" >&2
+  echo "generated files are out of date with proto/ — run 'npm run generate' and commit the result:" >&2
   echo "$changes" >&2
-  git --no-pager diff --stat -- gen >&2
+  git --no-pager diff --stat -- "${generated[@]}" >&2
   exit 1
 fi
-echo "gen/ matches proto/"
+echo "gen/, openapi/ and deploy/krakend/ match proto/"
