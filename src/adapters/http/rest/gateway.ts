@@ -64,7 +64,7 @@ const NOT_FORWARDED = new Set([
 ]);
 
 /** Every file the services use, with their imports, and the error detail types: what proto3 JSON needs to resolve. */
-function registryFor(services: readonly DescService[]): Registry {
+export function registryFor(services: readonly DescService[]): Registry {
   const files = new Map<string, DescFile>();
   const add = (file: DescFile) => {
     if (files.has(file.name)) return;

@@ -37,17 +37,20 @@ export interface EventStreamOptions {
 
 export async function serveEventStream(options: EventStreamOptions): Promise<void> {
   const { res } = options;
-  let iterator: AsyncIterator<Message>;
-  let first: Promise<IteratorResult<Message>>;
+  const admitted = options.admission.then(() => "admitted" as const);
+  let iterator: AsyncIterator<Message> | undefined;
+  let first: Promise<IteratorResult<Message>> | undefined;
   try {
-    iterator = (await options.call).message[Symbol.asyncIterator]();
-    first = iterator.next();
-    // Admitted, or refused: whichever comes first. A message can only come after admission.
-    const admittedFirst = await Promise.race([options.admission.then(() => true), first.then(
-      () => false,
-      () => false,
-    )]);
-    if (!admittedFirst) await first;
+    // The call resolves with its first message (Connect waits for it), which may be long
+    // after admission; or at once with a refusal, which the first read then throws.
+    const called = options.call.then((response) => {
+      iterator = response.message[Symbol.asyncIterator]();
+      first = iterator.next();
+      first.catch(() => undefined); // read below; not an unhandled rejection meanwhile
+      return "called" as const;
+    });
+    called.catch(() => undefined);
+    if ((await Promise.race([admitted, called])) === "called") await Promise.race([admitted, first!]);
   } catch (error) {
     options.onFailure(error);
     return;
@@ -68,7 +71,8 @@ export async function serveEventStream(options: EventStreamOptions): Promise<voi
   await send(": watching\n\n");
   const keepAlive = setInterval(() => void send(": keep-alive\n\n"), options.keepAliveMs);
   try {
-    for (let next = await first; next.done !== true && !gone; next = await iterator.next()) {
+    if (iterator === undefined) await options.call;
+    for (let next = await first!; next.done !== true && !gone; next = await iterator!.next()) {
       const id = options.idOf(next.value);
       await send(`${id === undefined ? "" : `id: ${id}\n`}data: ${JSON.stringify(options.toJson(next.value))}\n\n`);
     }
