@@ -71,8 +71,9 @@ export async function serveEventStream(options: EventStreamOptions): Promise<voi
   await send(": watching\n\n");
   const keepAlive = setInterval(() => void send(": keep-alive\n\n"), options.keepAliveMs);
   try {
-    if (iterator === undefined) await options.call;
-    for (let next = await first!; next.done !== true && !gone; next = await iterator!.next()) {
+    // The client may leave before the first event; the call's abort signal ends it then.
+    if (iterator === undefined) await Promise.race([options.call, closed]);
+    for (let next = gone ? ({ done: true } as IteratorResult<Message>) : await first!; next.done !== true && !gone; next = await iterator!.next()) {
       const id = options.idOf(next.value);
       await send(`${id === undefined ? "" : `id: ${id}\n`}data: ${JSON.stringify(options.toJson(next.value))}\n\n`);
     }
