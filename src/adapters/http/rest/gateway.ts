@@ -82,6 +82,8 @@ export function createRestGateway(options: RestGatewayOptions): RestGateway {
   const table = compileRouteTable(services);
   const registry = registryFor(services);
   const transportWith = createInMemoryTransport(options.handlers);
+  // Unary calls carry no per-call context values: one transport serves them all.
+  const unaryTransport = transportWith(undefined);
   const write = { registry, alwaysEmitImplicit: true } as const;
 
   const fail = (res: AnyResponse, status: number, body: StatusJson, extra: Record<string, string> = {}) => {
@@ -128,7 +130,7 @@ export function createRestGateway(options: RestGatewayOptions): RestGateway {
 
   async function unary(route: RestRoute, req: AnyRequest, res: AnyResponse, request: Message): Promise<void> {
     const method = route.method as DescMethodUnary;
-    const response = await transportWith(undefined).unary(method, undefined, undefined, forwardedHeaders(req), request);
+    const response = await unaryTransport.unary(method, undefined, undefined, forwardedHeaders(req), request);
     const text = JSON.stringify(responseJson(route, method.output, response.message));
     res.writeHead(200, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(text), "cache-control": "no-store" });
     res.end(text);
