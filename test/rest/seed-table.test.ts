@@ -3,6 +3,7 @@
  * and KrakenD send) — each answer is the same proto3 JSON the RPC returns
  * for the same resource.
  */
+import http2 from "node:http2";
 import { create, toJson, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
 import { createClient } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -122,6 +123,25 @@ describe("the seed's REST table with plain HTTP", () => {
     const againOverRest = await ok("POST", "/api/otp/verify", { otpId: sent.otpId, code: "482916" });
     expect(againOverRest.outcome).toBe((json(VerifyOtpResponseSchema, again) as Record<string, unknown>).outcome);
     expect(againOverRest.outcome).not.toBe("OTP_OUTCOME_VERIFIED");
+  });
+
+  it("when a REST route is called over cleartext HTTP/2 (prior knowledge), then it answers as over HTTP/1.1", async () => {
+    const session = http2.connect(harness.svc.service.url);
+    try {
+      const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const stream = session.request({ ":method": "GET", ":path": `/api/accounts/${metaAccount.id}`, "x-tenant-id": tenant.id });
+        let body = "";
+        let status = 0;
+        stream.on("response", (headers) => (status = Number(headers[":status"])));
+        stream.on("data", (chunk: Buffer) => (body += chunk.toString("utf8")));
+        stream.on("end", () => resolve({ status, body }));
+        stream.on("error", reject);
+      });
+      expect(answer.status).toBe(200);
+      expect(JSON.parse(answer.body)).toEqual(json(GetAccountResponseSchema, await tenant.accounts.getAccount({ accountId: metaAccount.id })));
+    } finally {
+      session.close();
+    }
   });
 
   it("when an account is missing, a body is malformed or a route does not exist, then the answers are google.rpc.Status JSON with grpc-gateway's statuses", async () => {

@@ -118,6 +118,8 @@ export function createRestGateway(options: RestGatewayOptions): RestGateway {
       return bindRequest(route, { pathValues, query, body }, registry);
     } catch (error) {
       if (!(error instanceof BindError)) throw error;
+      // Refused before the RPC pipeline (so no rpc log line): say why for operators.
+      options.logger.info({ rest: `${route.verb} ${route.template.source}`, rpc: `${route.service.typeName}/${route.method.name}`, error: error.message }, "REST request not bound");
       throw invalidArgument(error);
     }
   }
