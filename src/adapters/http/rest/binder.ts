@@ -16,7 +16,8 @@ import type { RestRoute } from "./route-table.js";
  * `google.protobuf.Timestamp` as RFC 3339, `Duration` as `1.5s`, `FieldMask`
  * as `a,b` (snake_case or lowerCamelCase paths), wrappers as their value.
  * Maps and repeated messages cannot be set from the query string. An unknown
- * parameter is refused (a typo should not silently do nothing).
+ * parameter, or any parameter on a `body: "*"` route, is refused (a typo
+ * should not silently do nothing).
  */
 
 export interface FieldViolation {
@@ -67,8 +68,12 @@ export function bindRequest(route: RestRoute, input: HttpInput, registry: Regist
     message = create(schema);
   }
 
-  // body "*": every field comes from the body; the query string is not read (as in grpc-gateway).
-  if (route.body?.kind !== "all") {
+  // body "*": every field comes from the body. grpc-gateway ignores a query string then; we refuse
+  // it, as any parameter that would do nothing.
+  if (route.body?.kind === "all") {
+    const name = input.query.keys().next().value;
+    if (name !== undefined) throw new BindError(`query parameter ${name}: this route takes the whole request in the body`, [{ field: name, description: "set it in the request body" }]);
+  } else {
     const fromQuery = queryToJson(route, input.query);
     if (route.verb === "PATCH" && route.body?.kind === "field") implicitUpdateMask(route, route.body.field, bodyJson, input.query, fromQuery);
     mergeOrExplain(schema, message, fromQuery, read, "query parameter");

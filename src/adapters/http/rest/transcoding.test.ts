@@ -174,12 +174,13 @@ describe("binding a request", () => {
     expect(bind("PATCH", "/v1/messages/m1", JSON.stringify({ note: "only this" }))).toEqual({ messageId: "m1", message: { note: "only this" }, updateMask: "note" });
   });
 
-  it('when body is "*", then the whole request is the body (original or JSON names), the path wins and the query is not read', () => {
-    expect(bind("POST", "/v1/messages/m1:undelete?reason=ignored", JSON.stringify({ message_id: "body", reason: "r", message: { text: "t" } }))).toEqual({
+  it('when body is "*", then the whole request is the body (original or JSON names), the path wins and a query parameter is refused', () => {
+    expect(bind("POST", "/v1/messages/m1:undelete", JSON.stringify({ message_id: "body", reason: "r", message: { text: "t" } }))).toEqual({
       messageId: "m1",
       reason: "r",
       message: { text: "t" },
     });
+    expect(bindError("POST", "/v1/messages/m1:undelete?reason=elsewhere", "{}").violations).toEqual([{ field: "reason", description: "set it in the request body" }]);
   });
 
   it("when the body is not JSON or has an unknown field, then the binding is refused", () => {
