@@ -155,6 +155,8 @@ describe("the seed's REST table with plain HTTP", () => {
       expect.arrayContaining(["account_id", "to"]),
     );
     expect((await call("POST", "/api/messages", "{not json")).status).toBe(400);
+    const huge = await call("POST", "/api/messages", JSON.stringify({ accountId: metaAccount.id, to: "+14155552671", text: { body: "x".repeat(5 * 1024 * 1024) } }));
+    expect(huge).toMatchObject({ status: 413, json: { code: 8 } });
     const nowhere = await call("GET", "/api/nowhere");
     expect(nowhere).toMatchObject({ status: 404, json: { code: 5, message: "no route for GET /api/nowhere", details: [] } });
     const wrongMethod = await call("DELETE", "/api/messages/failed");

@@ -6,12 +6,12 @@ import { file_buf_validate_validate } from "../../../../gen/buf/validate/validat
 import { file_google_rpc_error_details } from "../../../../gen/google/rpc/error_details_pb.js";
 import { connectError } from "../../rpc/errors.js";
 import type { AnyRequest, AnyResponse } from "../json.js";
-import { readBodyWithLimit } from "../read-body.js";
+import { discardUnreadBody, readBodyWithLimit } from "../read-body.js";
 import { BindError, bindRequest } from "./binder.js";
 import { createInMemoryTransport } from "./in-memory-transport.js";
 import { compileRouteTable, type RestRoute, type RouteTable } from "./route-table.js";
 import { eventIdReader, serveEventStream } from "./sse.js";
-import { restError, type StatusJson } from "./status.js";
+import { restError, statusJson, type StatusJson } from "./status.js";
 import { streamAdmittedKey } from "./stream-admission.js";
 
 /**
@@ -110,7 +110,7 @@ export function createRestGateway(options: RestGatewayOptions): RestGateway {
     let body = "";
     if (route.body !== undefined) {
       const read = await readBodyWithLimit(req, options.maxBodyBytes);
-      if (read.kind === "too_large") throw new ConnectError(`request body larger than ${options.maxBodyBytes} bytes`, Code.ResourceExhausted);
+      if (read.kind === "too_large") throw new BodyTooLarge(`request body larger than ${options.maxBodyBytes} bytes`);
       if (read.kind === "aborted") throw new ConnectError("the request body was cut off", Code.Canceled);
       body = read.body.toString("utf8");
     }
@@ -132,7 +132,10 @@ export function createRestGateway(options: RestGatewayOptions): RestGateway {
 
   async function unary(route: RestRoute, req: AnyRequest, res: AnyResponse, request: Message): Promise<void> {
     const method = route.method as DescMethodUnary;
-    const response = await unaryTransport.unary(method, undefined, undefined, forwardedHeaders(req), request);
+    // A caller that hangs up cancels the call (the handler's signal), as for an RPC.
+    const abort = new AbortController();
+    (res as NodeJS.EventEmitter).once("close", () => abort.abort());
+    const response = await unaryTransport.unary(method, abort.signal, undefined, forwardedHeaders(req), request);
     const text = JSON.stringify(responseJson(route, method.output, response.message));
     res.writeHead(200, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(text), "cache-control": "no-store" });
     res.end(text);
@@ -160,6 +163,43 @@ export function createRestGateway(options: RestGatewayOptions): RestGateway {
     });
   }
 
+  async function serveRoute(req: AnyRequest, res: AnyResponse, url: string, q: number, path: string): Promise<void> {
+    const match = table.match(req.method ?? "GET", path);
+    if (match.kind === "not_found") {
+      fail(res, 404, { code: Code.NotFound, message: `no route for ${req.method} ${path}`, details: [] });
+      return;
+    }
+    if (match.kind === "method_not_allowed") {
+      fail(res, 405, { code: Code.Unimplemented, message: `${req.method} is not allowed on ${path}; allowed: ${match.allow.join(", ")}`, details: [] }, { allow: match.allow.join(", ") });
+      return;
+    }
+    const { route, pathValues } = match;
+    try {
+      const request = await bind(route, req, pathValues, new URLSearchParams(q < 0 ? "" : url.slice(q + 1)));
+      if (route.method.methodKind === "server_streaming") {
+        // Last-Event-ID (an EventSource reconnecting) resumes where the client left off.
+        const lastEventId = req.headers["last-event-id"];
+        const resume = route.method.input.fields.find((f) => f.name === "after_event_id" && f.fieldKind === "scalar");
+        if (typeof lastEventId === "string" && lastEventId !== "" && resume !== undefined) {
+          const fields = request as unknown as Record<string, unknown>;
+          // The header wins over the query: a reconnecting EventSource repeats the URL it started with.
+          fields[resume.localName] = lastEventId;
+        }
+        await stream(route, req, res, request);
+      } else {
+        await unary(route, req, res, request);
+      }
+    } catch (error) {
+      if (error instanceof BodyTooLarge) {
+        // 413, not the 429 of ResourceExhausted: nothing to retry later.
+        fail(res, 413, statusJson(error.status, registry));
+        return;
+      }
+      if (!(error instanceof ConnectError)) options.logger.error({ err: error, path }, "REST route failed");
+      failWith(res, error instanceof ConnectError ? error : new ConnectError("internal error", Code.Internal));
+    }
+  }
+
   return {
     table,
     async serve(req, res) {
@@ -173,38 +213,21 @@ export function createRestGateway(options: RestGatewayOptions): RestGateway {
         return true;
       }
       if (!table.prefixes.has(path.split("/")[1] ?? "")) return false;
-      const match = table.match(req.method ?? "GET", path);
-      if (match.kind === "not_found") {
-        fail(res, 404, { code: Code.NotFound, message: `no route for ${req.method} ${path}`, details: [] });
-        return true;
-      }
-      if (match.kind === "method_not_allowed") {
-        fail(res, 405, { code: Code.Unimplemented, message: `${req.method} is not allowed on ${path}; allowed: ${match.allow.join(", ")}`, details: [] }, { allow: match.allow.join(", ") });
-        return true;
-      }
-      const { route, pathValues } = match;
       try {
-        const request = await bind(route, req, pathValues, new URLSearchParams(q < 0 ? "" : url.slice(q + 1)));
-        if (route.method.methodKind === "server_streaming") {
-          // Last-Event-ID (an EventSource reconnecting) resumes where the client left off.
-          const lastEventId = req.headers["last-event-id"];
-          const resume = route.method.input.fields.find((f) => f.name === "after_event_id" && f.fieldKind === "scalar");
-          if (typeof lastEventId === "string" && lastEventId !== "" && resume !== undefined) {
-            const fields = request as unknown as Record<string, unknown>;
-            // The header wins over the query: a reconnecting EventSource repeats the URL it started with.
-            fields[resume.localName] = lastEventId;
-          }
-          await stream(route, req, res, request);
-        } else {
-          await unary(route, req, res, request);
-        }
-      } catch (error) {
-        if (!(error instanceof ConnectError)) options.logger.error({ err: error, path }, "REST route failed");
-        failWith(res, error instanceof ConnectError ? error : new ConnectError("internal error", Code.Internal));
+        await serveRoute(req, res, url, q, path);
+      } finally {
+        // Answered before the body was read (404, 405, 413…): keep the connection usable.
+        discardUnreadBody(req);
       }
       return true;
     },
   };
+
+}
+
+/** Not a ConnectError subclass: ConnectError's `instanceof` matches any ConnectError-shaped value. */
+class BodyTooLarge extends Error {
+  readonly status = new ConnectError(this.message, Code.ResourceExhausted);
 }
 
 function invalidArgument(error: BindError): ConnectError {
