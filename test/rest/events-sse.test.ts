@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestService, uniqueTenant, type TestService } from "../support/service.js";
 import { commitEvents, eventually, makeEvent } from "../conversations/watch-support.js";
-import type { OutboxEvent } from "../../src/adapters/postgres/outbox.js";
+import type { OutboxEvent } from "../../src/adapters/postgres/outbox/outbox.js";
 
 interface SseRecord {
   id?: string;

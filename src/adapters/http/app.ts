@@ -1,17 +1,19 @@
+import type { ConnectRouter } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { UniversalHandler } from "@connectrpc/connect/protocol";
-import type { AppContext } from "../../context.js";
+import type { Config } from "../../config.js";
+import type { Logger } from "../../observability/logger.js";
+import type { NatsLink } from "../nats/connection.js";
 import { createAccessControl } from "../auth/access-control.js";
 import { createAuditInterceptor } from "../rpc/audit.js";
 import { createAccessInterceptors } from "../rpc/auth-interceptor.js";
 import { createLoggingInterceptor } from "../rpc/logging.js";
-import { routes } from "../rpc/routes.js";
 import { createValidationInterceptor } from "../rpc/validation.js";
 import { serveHealth } from "./health-routes.js";
 import { sendJson, type AnyRequest, type AnyResponse } from "./json.js";
 import type { RequestHandler } from "./one-port-server.js";
 import { createRestGateway, createStreamAdmissionInterceptor, loadOpenApiDocument, type RestGateway } from "./rest/index.js";
-import { createMetaWebhookHandler } from "./webhook-routes.js";
+import { createMetaWebhookHandler, type MetaWebhookDeps } from "./webhook-routes.js";
 
 /** Request bodies above this are refused before they are read whole (Connect's own limit). */
 export const MAX_RPC_BODY_BYTES = 4 * 1024 * 1024;
@@ -22,7 +24,17 @@ export const MAX_RPC_BODY_BYTES = 4 * 1024 * 1024;
  * call the same handlers, interceptors included, in memory); and the plain
  * routes (Meta webhooks, health) for everything else.
  */
-export function createHttpHandler(app: AppContext, state: { serving: () => boolean }): RequestHandler {
+export interface HttpDeps extends MetaWebhookDeps {
+  config: Config;
+  logger: Logger;
+  /** For the readiness check only. */
+  database: { ping(): Promise<void>; kind: "postgres" | "pglite" };
+  nats: Pick<NatsLink, "state"> | undefined;
+  /** The Connect services (rpc/routes.ts), bound to their dependencies by the composition root. */
+  routes: (router: ConnectRouter) => void;
+}
+
+export function createHttpHandler(app: HttpDeps, state: { serving: () => boolean }): RequestHandler {
   const metaWebhook = createMetaWebhookHandler(app);
   const fallback = (req: AnyRequest, res: AnyResponse) => {
     // Webhooks first: they are the hot path of the plain routes.
@@ -55,7 +67,7 @@ export function createHttpHandler(app: AppContext, state: { serving: () => boole
   let rpcHandlers: UniversalHandler[] = [];
   const handler = connectNodeAdapter({
     routes: (router) => {
-      routes(app)(router);
+      app.routes(router);
       // The REST layer calls these very handlers (with their interceptors), not a second copy.
       rpcHandlers = router.handlers;
     },
