@@ -5,7 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestService, uniqueTenant, type TestService } from "../support/service.js";
-import { commitEvents, eventually, makeEvent } from "../conversations/watch-support.js";
+import { commitEvents, makeEvent } from "../conversations/watch-support.js";
+import { eventually } from "../kit/eventually.js";
 import type { OutboxEvent } from "../../src/adapters/postgres/outbox/outbox.js";
 
 interface SseRecord {

@@ -14,7 +14,8 @@ import { OtpService, VerifyOtpResponseSchema } from "../../gen/whatsapp/v1/otp_p
 import { GetTemplateResponseSchema, TemplateSchema, TemplateService, TemplateStatus } from "../../gen/whatsapp/v1/template_pb.js";
 import { seedApprovedTemplate } from "../support/templates.js";
 import { transportFor, tenantHeader } from "../support/service.js";
-import { createAccount, eventually, newWaId, receive, startHarness, tenantClients, type Harness, type Tenant } from "../conversations/support.js";
+import { eventually } from "../kit/eventually.js";
+import { createAccount, newWaId, receive, startHarness, tenantClients, type Harness, type Tenant } from "../conversations/support.js";
 import { orderTemplate } from "../templates/harness.js";
 import { rest, type RestAnswer } from "./support.js";
 
@@ -95,7 +96,7 @@ describe("the seed's REST table with plain HTTP", () => {
     expect(created.status).toMatch(/^TEMPLATE_STATUS_(PENDING|APPROVED)$/);
 
     // The sandbox approves through its own webhook; an approved template can be edited.
-    await eventually(async () => ((await templates.getTemplate({ templateId: id })).template!.status === TemplateStatus.APPROVED ? true : undefined));
+    await eventually("the sandbox to approve the template", async () => ((await templates.getTemplate({ templateId: id })).template!.status === TemplateStatus.APPROVED ? true : undefined));
     const edited = await ok("PUT", `/api/templates/${id}?update_mask=components`, { components: { body: { text: "Hola {{1}}, tu pedido {{2}} sale hoy.", examples: { positional: ["Ana", "#42"] } } } });
     expect((edited.template as Record<string, unknown>).version).toBe(2);
     expect(edited).toEqual(json(GetTemplateResponseSchema, await templates.getTemplate({ templateId: id })));

@@ -18,6 +18,9 @@ import { createMetaWebhookHandler, type MetaWebhookDeps } from "./webhook-routes
 /** Request bodies above this are refused before they are read whole (Connect's own limit). */
 export const MAX_RPC_BODY_BYTES = 4 * 1024 * 1024;
 
+/** How RPC request JSON is read (see createHttpHandler): unknown names are refused, not dropped. */
+export const STRICT_JSON_READ = { ignoreUnknownFields: false } as const;
+
 /**
  * The whole HTTP surface of the port: Connect, gRPC and gRPC-Web for every
  * service; the REST/JSON routes of their `google.api.http` annotations (which
@@ -32,9 +35,14 @@ export interface HttpDeps extends MetaWebhookDeps {
   nats: Pick<NatsLink, "state"> | undefined;
   /** The Connect services (rpc/routes.ts), bound to their dependencies by the composition root. */
   routes: (router: ConnectRouter) => void;
+  /** Live accounts per status, for `/health/whatsapp`. */
+  accountStatuses: () => Promise<Record<string, number>>;
 }
 
-export function createHttpHandler(app: HttpDeps, state: { serving: () => boolean }): RequestHandler {
+export function createHttpHandler(
+  app: HttpDeps,
+  state: { serving: () => boolean; database?: () => { reachable: boolean; latencyMs: number | undefined } },
+): RequestHandler {
   const metaWebhook = createMetaWebhookHandler(app);
   const fallback = (req: AnyRequest, res: AnyResponse) => {
     // Webhooks first: they are the hot path of the plain routes.
@@ -47,6 +55,8 @@ export function createHttpHandler(app: HttpDeps, state: { serving: () => boolean
           serveHealth(req, res, {
             serving: state.serving,
             pingDatabase: () => app.database.ping(),
+            ...(state.database ? { databaseState: state.database } : {}),
+            accountStatuses: app.accountStatuses,
             databaseKind: app.database.kind,
             natsState: () => app.nats?.state ?? "disabled",
           }),
@@ -83,6 +93,13 @@ export function createHttpHandler(app: HttpDeps, state: { serving: () => boolean
       createStreamAdmissionInterceptor(),
     ],
     readMaxBytes: MAX_RPC_BODY_BYTES,
+    // JSON requests are read strictly, as proto3 JSON's own default: an
+    // unknown field name or enum name is InvalidArgument naming the field.
+    // Connect's default ignores both, which turns a typo into silent data
+    // loss — `"priority":"PRIORITY_NOPE"` queued at the default priority,
+    // a misspelled `idempotencyKye` sent twice. Binary protobuf keeps its
+    // usual forward compatibility (unknown fields are skipped).
+    jsonOptions: STRICT_JSON_READ,
     fallback,
   });
   const rest: RestGateway = createRestGateway({ handlers: rpcHandlers, logger: app.logger, maxBodyBytes: MAX_RPC_BODY_BYTES, openapi: loadOpenApiDocument() });
