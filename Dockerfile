@@ -34,6 +34,8 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
 COPY migrations ./migrations
+# Served at /openapi.json.
+COPY openapi ./openapi
 RUN mkdir -p /var/lib/whatsapp && chown 1000:1000 /var/lib/whatsapp && chmod 0700 /var/lib/whatsapp
 VOLUME ["/var/lib/whatsapp"]
 # 1000 is the image's `node` user.
