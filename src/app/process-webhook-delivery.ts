@@ -3,6 +3,7 @@ import type { AccountRef, InboundEvent } from "../domain/inbound-events.js";
 import type { InboundStore, StoredInboundMessage } from "../ports/inbound-store.js";
 import { applyStatusUpdate } from "./apply-message-status.js";
 import { receiveInboundMessage, type InboundDeps } from "./receive-inbound-message.js";
+import { senderKeys } from "../domain/contact-identity.js";
 import { independentOf, receiveInboundMessages, type InboundMessageItem } from "./receive-inbound-messages.js";
 
 /** What one delivery did; the worker logs it and adds it to its counters after commit. */
@@ -146,7 +147,7 @@ function canJoin(run: Pick<MessagesRun, "waIds" | "wamids">, items: readonly Inb
   const wamids = new Set(run.wamids);
   for (const { message } of items) {
     if (!independentOf({ waIds, wamids }, message)) return false;
-    waIds.add(message.waId);
+    for (const key of senderKeys(message)) waIds.add(key);
     wamids.add(message.wamid);
   }
   return true;
@@ -156,7 +157,7 @@ function addToRun(run: MessagesRun, index: number, delivery: InboundDelivery, it
   for (const item of items) {
     run.items.push(item);
     run.owners.push(index);
-    run.waIds.add(item.message.waId);
+    for (const key of senderKeys(item.message)) run.waIds.add(key);
     run.wamids.add(item.message.wamid);
   }
   const skipped = delivery.changes.reduce((n, c) => n + (c.kind === "messaging" ? c.skipped.length : 0), 0);

@@ -1,5 +1,6 @@
 import { opensServiceWindow, type ContactProfile, type InboundMessage, type MessagingChange } from "../domain/inbound.js";
-import type { AccountRef, InboundEvent } from "../domain/inbound-events.js";
+import type { AccountRef, ContactSnapshot, InboundEvent } from "../domain/inbound-events.js";
+import { numberChange } from "../domain/contact-identity.js";
 import type { StoredInboundMessage, TenantInboundStore } from "../ports/inbound-store.js";
 
 export interface InboundDeps {
@@ -28,7 +29,9 @@ export async function receiveInboundMessage(
   if ((await tenant.messageIdByWamid(message.wamid)) !== undefined) return { stored: false, events: [] };
 
   const now = deps.now();
-  const { contact, created } = await tenant.upsertContact(senderProfile(change, message), message.timestamp);
+  const upserted = await tenant.upsertContact(senderProfile(change, message), message.timestamp);
+  const { created } = upserted;
+  const contact = await afterNumberChange(tenant, upserted.contact, message);
   const { conversation, opened } = await tenant.findOrOpenConversation(account.id, contact.id, now);
   const normalised = await withResolvedReferences(tenant, { ...message, to: message.to || account.displayPhoneNumber });
   const messageId = deps.newId();
@@ -53,12 +56,23 @@ export async function receiveInboundMessage(
   return { stored: true, events, inbound: { account, messageId, conversationId: conversation.id, contact, message: normalised } };
 }
 
+/**
+ * A number-change notice (`user_changed_number`) moves the contact to its new
+ * identifiers, keeping its history (contact-identity.ts). Done before the
+ * message is stored: the notice is the last thing said under the old number.
+ */
+export async function afterNumberChange(tenant: TenantInboundStore, contact: ContactSnapshot, message: InboundMessage): Promise<ContactSnapshot> {
+  const to = numberChange(message);
+  return to ? tenant.relinkContact(contact.id, to, message.timestamp) : contact;
+}
+
 /** The sender's profile from the change's contacts (matched by WhatsApp id, then by user id). */
 export function senderProfile(change: MessagingChange, message: InboundMessage): ContactProfile {
-  const byWaId = change.contacts.find((c) => c.waId === message.waId);
-  if (byWaId) return byWaId;
+  // Either identifier may be missing on either side (a username adopter has no wa id, ADR 0007).
+  const byWaId = message.waId === "" ? undefined : change.contacts.find((c) => c.waId === message.waId);
+  if (byWaId) return { ...byWaId, userId: byWaId.userId ?? message.fromUserId };
   const byUserId = message.fromUserId ? change.contacts.find((c) => c.userId === message.fromUserId) : undefined;
-  if (byUserId) return { ...byUserId, waId: message.waId };
+  if (byUserId) return { ...byUserId, waId: message.waId || byUserId.waId };
   return message.fromUserId ? { waId: message.waId, userId: message.fromUserId } : { waId: message.waId };
 }
 

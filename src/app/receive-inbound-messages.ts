@@ -1,6 +1,7 @@
 import { opensServiceWindow, type InboundMessage, type MessagingChange } from "../domain/inbound.js";
 import type { AccountRef, InboundEvent } from "../domain/inbound-events.js";
 import type { TenantInboundStore } from "../ports/inbound-store.js";
+import { numberChange, senderKeys } from "../domain/contact-identity.js";
 import { referencedWamids, senderProfile, withReferencesFrom, type InboundDeps, type ReceiveResult } from "./receive-inbound-message.js";
 
 /** One inbound message to store, with the change and the account it came through. */
@@ -98,6 +99,9 @@ export async function receiveInboundMessages(
  * one order would let it see the other stored).
  */
 export function independentOf(set: { waIds: ReadonlySet<string>; wamids: ReadonlySet<string> }, message: InboundMessage): boolean {
-  if (set.waIds.has(message.waId) || set.wamids.has(message.wamid)) return false;
+  // `waIds` holds sender keys (senderKeys: wa id and BSUID): either shared means the same user.
+  if (senderKeys(message).some((key) => set.waIds.has(key)) || set.wamids.has(message.wamid)) return false;
+  // A number change re-links contacts: never set-wise.
+  if (numberChange(message)) return false;
   return referencedWamids(message).every((wamid) => !set.wamids.has(wamid));
 }

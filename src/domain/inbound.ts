@@ -38,7 +38,7 @@ export interface ProviderError {
 
 /** The sender as the provider describes them alongside a message (Meta `contacts[]`). */
 export interface ContactProfile {
-  /** WhatsApp id: digits, no "+". */
+  /** WhatsApp id: digits, no "+"; "" when the provider named the user only by `userId` (a username adopter). */
   waId: string;
   profileName?: string;
   /** Business-scoped user id ("BSUID", Meta `user_id`). */
@@ -148,6 +148,8 @@ export interface SystemNotice {
   type: string;
   /** user_changed_number: the new WhatsApp id. */
   newWaId?: string;
+  /** user_changed_number: the new business-scoped user id, when Meta sends it (Meta issues one with a new number). */
+  newUserId?: string;
   /** customer_identity_changed: Meta's `identity` object. */
   identity?: { acknowledged: boolean; createdTime?: Date; hash: string };
 }
@@ -170,9 +172,9 @@ export interface InboundMessage {
   type: InboundMessageType;
   /** Sender, E.164 ("+" and the WhatsApp id's digits); empty when the provider sent no number. */
   from: string;
-  /** Sender's WhatsApp id as given (digits, no "+"). */
+  /** Sender's WhatsApp id as given (digits, no "+"); "" when only `fromUserId` names the sender. */
   waId: string;
-  /** Sender's business-scoped user id (Meta `from_user_id`). */
+  /** Sender's business-scoped user id (Meta `from_user_id`); at least one of it and `waId` is set. */
   fromUserId?: string;
   /** Receiving business number, E.164. */
   to: string;
@@ -215,8 +217,9 @@ export interface StatusUpdate {
   /** The provider's own word for it (`played`, `read`…). */
   providerStatus: string;
   timestamp: Date;
-  /** Recipient's WhatsApp id (or group id for group sends). */
+  /** Recipient's WhatsApp id (or group id for group sends); "" when Meta names the recipient only by `recipientUserId`. */
   recipientId: string;
+  /** Recipient's business-scoped user id (Meta `recipient_user_id`). */
   recipientUserId?: string;
   errors: ProviderError[];
   pricing?: Pricing;

@@ -28,6 +28,10 @@ export interface ConversationFilter {
   status?: ConversationStatus;
   /** WhatsApp id (digits, no "+"). */
   contactWaId?: string;
+  /** The contact's business-scoped user id (BSUID). */
+  contactBsuid?: string;
+  /** The contact's WhatsApp username (exact). */
+  contactUsername?: string;
   contactId?: string;
   minUpdateTime?: Date;
   /** With `now` of the query. */
@@ -48,6 +52,10 @@ export interface MessageQuery {
 export interface ContactFilter {
   /** WhatsApp id (digits, no "+"). */
   waId?: string;
+  bsuid?: string;
+  parentBsuid?: string;
+  /** Exact WhatsApp username. */
+  username?: string;
   /** Case-insensitive substring of the profile name. */
   profileName?: string;
   optedOut?: boolean;

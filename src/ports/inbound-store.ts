@@ -1,4 +1,5 @@
 import type { Provider } from "../domain/account.js";
+import type { ContactIdentity } from "../domain/contact-identity.js";
 import type { ContactProfile, InboundMessage, ManagementChange, MessagingChange, StatusUpdate } from "../domain/inbound.js";
 import type {
   AccountRef,
@@ -83,6 +84,8 @@ export interface TenantInboundStore {
   messageIdsByWamids(wamids: readonly string[]): Promise<Map<string, string>>;
   /** `upsertContact` for contacts of distinct wa ids; results in input order. */
   upsertContacts(inputs: readonly { profile: ContactProfile; seenAt: Date }[]): Promise<{ contact: ContactSnapshot; created: boolean }[]>;
+  /** A number change: the contact takes the new identifiers, absorbing a contact that already holds one (ADR 0007). */
+  relinkContact(contactId: string, to: ContactIdentity, at: Date): Promise<ContactSnapshot>;
   /** `findOrOpenConversation` for distinct (account, contact) pairs; results in input order. */
   findOrOpenConversations(
     pairs: readonly { accountId: string; contactId: string }[],

@@ -44,6 +44,8 @@ export interface OtpTransaction {
   /** Serialises work on `key` (a phone, a request id) across replicas until the transaction ends. */
   lock(key: string): Promise<void>;
   otpByRequestId(requestId: string): Promise<StoredOtp | undefined>;
+  /** The WhatsApp id of the contact with this BSUID, if it has one. */
+  phoneOfBsuid(bsuid: string): Promise<string | undefined>;
   /** Frees the request id of an expired OTP, so a new OTP may take it. */
   releaseRequestId(otpId: string): Promise<void>;
   /** The latest resend time of codes sent to the phone (any account), if any. */

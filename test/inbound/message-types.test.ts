@@ -115,7 +115,10 @@ describe("inbound messages of every type", () => {
       expect(event.eventId).toBe(received[0]!.outboxId);
       expect(event.message).toMatchObject({ messageId: row?.id, wamid, type: testCase.type, provider: Provider.META, waId: String(original.from) });
       expect(event.message?.timestamp?.seconds).toBe(BigInt(String(original.timestamp)));
-      expect(event.contact).toMatchObject({ id: row?.contactId, waId: String(original.from), phone: `+${String(original.from)}` });
+      // A number-change notice moves the contact to its new number (ADR 0007); any other message leaves it on the sender's.
+      const system = original.system as { type?: string; wa_id?: string } | undefined;
+      const contactWaId = system?.type === "user_changed_number" && system.wa_id ? system.wa_id : String(original.from);
+      expect(event.contact).toMatchObject({ id: row?.contactId, waId: contactWaId, phone: `+${contactWaId}` });
       if (testCase.rowType === "unsupported") expect(JSON.parse(event.message?.rawJson ?? "")).toEqual(original);
 
       // The first message of a contact also creates the contact and opens a conversation, in that order.

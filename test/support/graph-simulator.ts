@@ -202,7 +202,8 @@ export class GraphSimulator {
         at,
         phoneNumberId,
         // Meta resolves "+1 415…", "1415…" etc. to one recipient: key it by digits.
-        to: String(body.to ?? "").replace(/\D/g, ""),
+        // A user known only by BSUID is addressed by `recipient`; `to` wins when both are given.
+        to: body.to !== undefined ? String(body.to).replace(/\D/g, "") : String(body.recipient ?? ""),
         messageId: String(body.biz_opaque_callback_data ?? ""),
         outcome: "rejected",
         answered: true,
@@ -319,6 +320,7 @@ export class GraphSimulator {
     const token = this.#tokens.get(phoneNumberId);
     if (token !== undefined && authorization !== `Bearer ${token}`) return reject(401, 190, "Error validating access token: Session has expired");
     if (entry.body.status === "read") return { kind: "accept" };
+    if (entry.to === "") return reject(400, 131008, "Required parameter is missing: to or recipient");
     const limit = this.#throughput.get(phoneNumberId) ?? this.#defaultThroughput;
     if (recent(this.#acceptedTimes.get(phoneNumberId), at, 1_000) >= limit) return reject(400, 130429, "Cloud API message throughput has been reached.");
     if (recent(this.#pairTimes.get(`${phoneNumberId}:${entry.to}`), at, this.#pairRate.windowMs) >= this.#pairRate.max) {
@@ -334,7 +336,9 @@ export class GraphSimulator {
     push(this.#pairTimes, `${phoneNumberId}:${entry.to}`, at);
     entry.outcome = "accepted";
     entry.wamid = `wamid.SIM${randomBytes(12).toString("base64url")}`;
-    return { messaging_product: "whatsapp", contacts: [{ input: String(entry.body.to ?? ""), wa_id: entry.to }], messages: [{ id: entry.wamid }] };
+    // Meta answers a BSUID send with `user_id`, a phone send with `wa_id`.
+    const contact = entry.body.to === undefined ? { input: entry.to, user_id: entry.to } : { input: String(entry.body.to), wa_id: entry.to };
+    return { messaging_product: "whatsapp", contacts: [contact], messages: [{ id: entry.wamid }] };
   }
 
   #answer(res: http.ServerResponse, status: number, payload: unknown): void {

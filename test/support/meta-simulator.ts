@@ -211,7 +211,8 @@ export function statusUpdate(options: {
     id: options.id,
     status: options.status,
     timestamp: options.timestamp ?? unixSeconds(),
-    recipient_id: options.recipientId,
+    // A BSUID recipient (a username adopter) is reported by `recipient_user_id` alone.
+    ...(/^[A-Z]{2}\./.test(options.recipientId) ? { recipient_user_id: options.recipientId } : { recipient_id: options.recipientId }),
   };
   if (options.bizOpaqueCallbackData !== undefined) status.biz_opaque_callback_data = options.bizOpaqueCallbackData;
   if (options.status === "sent") {

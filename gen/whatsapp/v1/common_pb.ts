@@ -17,8 +17,12 @@ export const file_whatsapp_v1_common: GenFile = /*@__PURE__*/
   fileDesc("Chh3aGF0c2FwcC92MS9jb21tb24ucHJvdG8SC3doYXRzYXBwLnYxIrICCgdDb250YWN0Eg8KAmlkGAEgASgJQgPgQQMSEgoFd2FfaWQYAiABKAlCA+BBAxISCgVwaG9uZRgDIAEoCUID4EEDEhkKDHByb2ZpbGVfbmFtZRgEIAEoCUID4EEDEhQKB3VzZXJfaWQYBSABKAlCA+BBAxIbCg5wYXJlbnRfdXNlcl9pZBgGIAEoCUID4EEDEhUKCHVzZXJuYW1lGAcgASgJQgPgQQMSFgoJb3B0ZWRfb3V0GAggASgIQgPgQQMSOAoPZmlyc3Rfc2Vlbl90aW1lGAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEID4EEDEjcKDmxhc3Rfc2Vlbl90aW1lGAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEID4EEDIvkHCgxDb252ZXJzYXRpb24SDwoCaWQYASABKAlCA+BBAxIXCgphY2NvdW50X2lkGAIgASgJQgPgQQMSKgoHY29udGFjdBgDIAEoCzIULndoYXRzYXBwLnYxLkNvbnRhY3RCA+BBAxI5CgZzdGF0dXMYBCABKA4yHy53aGF0c2FwcC52MS5Db252ZXJzYXRpb25TdGF0dXNCCLpIBYIBAhABEjQKBnNvdXJjZRgFIAEoDjIfLndoYXRzYXBwLnYxLkNvbnZlcnNhdGlvblNvdXJjZUID4EEDEhoKB2NvbnRleHQYBiABKAlCCbpIBnIEGICAARIZCgdzdW1tYXJ5GAcgASgJQgi6SAVyAxiAIBJbCg1leHRlcm5hbF9yZWZzGAggAygLMisud2hhdHNhcHAudjEuQ29udmVyc2F0aW9uLkV4dGVybmFsUmVmc0VudHJ5Qhe6SBSaAREQICIGcgQQARhAKgVyAxiAAhJSCghtZXRhZGF0YRgJIAMoCzInLndoYXRzYXBwLnYxLkNvbnZlcnNhdGlvbi5NZXRhZGF0YUVudHJ5Qhe6SBSaAREQQCIGcgQQARhAKgVyAxiACBIaCg1tZXNzYWdlX2NvdW50GAogASgDQgPgQQMSIgoVaW5ib3VuZF9tZXNzYWdlX2NvdW50GAsgASgDQgPgQQMSIwoWb3V0Ym91bmRfbWVzc2FnZV9jb3VudBgMIAEoA0ID4EEDEjoKEWxhc3RfaW5ib3VuZF90aW1lGA0gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEID4EEDEjsKEmxhc3Rfb3V0Ym91bmRfdGltZRgOIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCA+BBAxI7ChJ3aW5kb3dfZXhwaXJlX3RpbWUYDyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQgPgQQMSGAoLd2luZG93X29wZW4YECABKAhCA+BBAxI0CgtjcmVhdGVfdGltZRgRIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCA+BBAxI0Cgt1cGRhdGVfdGltZRgSIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCA+BBAxIzCgpjbG9zZV90aW1lGBMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEID4EEDGjMKEUV4dGVybmFsUmVmc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIm8KDVByb3ZpZGVyRXJyb3ISDAoEY29kZRgBIAEoBRINCgV0aXRsZRgCIAEoCRIPCgdtZXNzYWdlGAMgASgJEg8KB2RldGFpbHMYBCABKAkSDAoEaHJlZhgFIAEoCRIRCglyZXRyeWFibGUYBiABKAgqnAEKEkNvbnZlcnNhdGlvblN0YXR1cxIjCh9DT05WRVJTQVRJT05fU1RBVFVTX1VOU1BFQ0lGSUVEEAASHgoaQ09OVkVSU0FUSU9OX1NUQVRVU19BQ1RJVkUQARIeChpDT05WRVJTQVRJT05fU1RBVFVTX0NMT1NFRBACEiEKHUNPTlZFUlNBVElPTl9TVEFUVVNfRVNDQUxBVEVEEAMqnQEKEkNvbnZlcnNhdGlvblNvdXJjZRIjCh9DT05WRVJTQVRJT05fU09VUkNFX1VOU1BFQ0lGSUVEEAASHwobQ09OVkVSU0FUSU9OX1NPVVJDRV9JTkJPVU5EEAESIQodQ09OVkVSU0FUSU9OX1NPVVJDRV9QT1NUX0NBTEwQAhIeChpDT05WRVJTQVRJT05fU09VUkNFX01BTlVBTBADYgZwcm90bzM", [file_buf_validate_validate, file_google_api_field_behavior, file_google_protobuf_timestamp]);
 
 /**
- * A WhatsApp user the tenant has talked to. One per phone number per tenant;
- * created by the service on the first inbound message or first send.
+ * A WhatsApp user the tenant has talked to, created by the service on the
+ * first inbound message or first send. Identified by a phone number (wa_id),
+ * a business-scoped user id (user_id), or both: a user who adopted a
+ * WhatsApp username may come with no phone number at all, so wa_id and
+ * phone may be empty, and user_id is empty for contacts Meta named only by
+ * number. One contact per identifier per tenant (ADR 0007).
  *
  * @generated from message whatsapp.v1.Contact
  */
@@ -32,14 +36,15 @@ export type Contact = Message<"whatsapp.v1.Contact"> & {
 
   /**
    * WhatsApp id of the user as the provider reports it: digits, no "+"
-   * (Meta's `wa_id`). May differ from the phone number.
+   * (Meta's `wa_id`). May differ from the phone number. Empty for a user
+   * known only by user_id.
    *
    * @generated from field: string wa_id = 2;
    */
   waId: string;
 
   /**
-   * Phone number in E.164 ("+14155552671").
+   * Phone number in E.164 ("+14155552671"); empty when wa_id is.
    *
    * @generated from field: string phone = 3;
    */
@@ -54,7 +59,8 @@ export type Contact = Message<"whatsapp.v1.Contact"> & {
 
   /**
    * Business-scoped user id ("BSUID", Meta `user_id`, e.g.
-   * "US.13491208655302741918"); empty until Meta sends one.
+   * "US.13491208655302741918"); empty until Meta sends one. Meta issues a
+   * new one when the user changes number.
    *
    * @generated from field: string user_id = 5;
    */

@@ -212,7 +212,8 @@ export type MessageReceivedEvent = Message<"whatsapp.v1.MessageReceivedEvent"> &
   wamid: string;
 
   /**
-   * Sender, E.164.
+   * Sender, E.164; empty for a user known only by BSUID (contact.user_id
+   * then names them).
    *
    * @generated from field: string from = 9;
    */
@@ -347,7 +348,7 @@ export type MessageStatusEvent = Message<"whatsapp.v1.MessageStatusEvent"> & {
   from: string;
 
   /**
-   * Recipient, E.164.
+   * Recipient, E.164, or the recipient's BSUID for a send addressed by it.
    *
    * @generated from field: string to = 10;
    */
@@ -502,7 +503,7 @@ export type MessageFailedEvent = Message<"whatsapp.v1.MessageFailedEvent"> & {
   from: string;
 
   /**
-   * Recipient, E.164.
+   * Recipient, E.164, or the recipient's BSUID for a send addressed by it.
    *
    * @generated from field: string to = 10;
    */

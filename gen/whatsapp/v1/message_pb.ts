@@ -1188,21 +1188,24 @@ export type InboundMessage = Message$1<"whatsapp.v1.InboundMessage"> & {
   type: MessageType;
 
   /**
-   * Sender's phone number in E.164 ("+593987654321").
+   * Sender's phone number in E.164 ("+593987654321"); empty when the
+   * provider named the sender only by from_user_id (a username adopter).
    *
    * @generated from field: string from = 4;
    */
   from: string;
 
   /**
-   * Sender's WhatsApp id as given by the provider (digits, no "+").
+   * Sender's WhatsApp id as given by the provider (digits, no "+"); empty
+   * like `from`.
    *
    * @generated from field: string wa_id = 5;
    */
   waId: string;
 
   /**
-   * Sender's business-scoped user id (Meta `from_user_id`), if sent.
+   * Sender's business-scoped user id (Meta `from_user_id`), if sent. At
+   * least one of wa_id and from_user_id is set.
    *
    * @generated from field: string from_user_id = 6;
    */
@@ -2074,14 +2077,15 @@ export type Message = Message$1<"whatsapp.v1.Message"> & {
   direction: MessageDirection;
 
   /**
-   * Sender in E.164 (the contact for inbound, the business number for outbound).
+   * Sender in E.164 (the contact for inbound, the business number for
+   * outbound). A contact known only by BSUID is named by its BSUID.
    *
    * @generated from field: string from = 6;
    */
   from: string;
 
   /**
-   * Recipient in E.164.
+   * Recipient in E.164, or the BSUID of a contact known only by it.
    *
    * @generated from field: string to = 7;
    */

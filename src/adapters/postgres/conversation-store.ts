@@ -112,6 +112,8 @@ export class PostgresConversationStore implements ConversationStore {
     if (filter.accountId !== undefined) conditions.push(eq(conversations.accountId, filter.accountId));
     if (filter.status !== undefined) conditions.push(eq(conversations.status, filter.status));
     if (filter.contactWaId !== undefined) conditions.push(eq(contacts.waId, filter.contactWaId));
+    if (filter.contactBsuid !== undefined) conditions.push(eq(contacts.bsuid, filter.contactBsuid));
+    if (filter.contactUsername !== undefined) conditions.push(eq(contacts.username, filter.contactUsername));
     if (filter.contactId !== undefined) conditions.push(eq(conversations.contactId, filter.contactId));
     if (filter.minUpdateTime !== undefined) conditions.push(gte(conversations.updateTime, filter.minUpdateTime));
     if (filter.source !== undefined) conditions.push(eq(conversations.source, filter.source));
@@ -168,6 +170,9 @@ export class PostgresConversationStore implements ConversationStore {
     if (!(await tenantExists(this.#db, tenantId))) return [];
     const conditions: SQL[] = [];
     if (filter.waId !== undefined) conditions.push(eq(contacts.waId, filter.waId));
+    if (filter.bsuid !== undefined) conditions.push(eq(contacts.bsuid, filter.bsuid));
+    if (filter.parentBsuid !== undefined) conditions.push(eq(contacts.parentBsuid, filter.parentBsuid));
+    if (filter.username !== undefined) conditions.push(eq(contacts.username, filter.username));
     if (filter.profileName !== undefined) conditions.push(ilike(contacts.profileName, `%${escapeLike(filter.profileName)}%`));
     if (filter.optedOut !== undefined) conditions.push(eq(contacts.optedOut, filter.optedOut));
     if (filter.minLastSeenTime !== undefined) conditions.push(gte(contacts.lastSeenTime, filter.minLastSeenTime));

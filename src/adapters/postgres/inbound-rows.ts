@@ -11,8 +11,8 @@ import type { accounts, contacts, conversations } from "./schema/index.js";
 export function contactFromRow(row: typeof contacts.$inferSelect): ContactSnapshot {
   return {
     id: row.id,
-    waId: row.waId,
-    phone: row.phoneE164 ?? waIdToE164(row.waId),
+    waId: row.waId ?? "",
+    phone: row.phoneE164 ?? waIdToE164(row.waId ?? ""),
     profileName: row.profileName ?? "",
     userId: row.bsuid ?? "",
     parentUserId: row.parentBsuid ?? "",

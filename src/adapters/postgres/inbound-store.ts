@@ -38,6 +38,8 @@ import { accounts, webhookUnroutable } from "./schema/control.js";
 import { contacts, conversations, messages, pendingStatuses, providerUpdates } from "./schema/tenant.js";
 import { setTenantSearchPath, tenantSchemaName } from "./tenant-scope.js";
 import { findOrOpenConversation } from "./open-conversation.js";
+import { findOrLinkContacts, relinkContact } from "./contact-linking.js";
+import type { ContactIdentity } from "../../domain/contact-identity.js";
 
 /**
  * Advisory lock class for status work on one wamid ("wa" + 4; the migrator
@@ -245,7 +247,16 @@ export class PostgresTenantInboundStore implements TenantInboundStore {
     return upserted;
   }
 
-  async upsertContacts(inputs: readonly { profile: ContactProfile; seenAt: Date }[]): Promise<{ contact: ContactSnapshot; created: boolean }[]> {
+  /** Find-or-link by wa id and BSUID (contact-linking.ts); the wa-id upsert below is its common case. */
+  upsertContacts(inputs: readonly { profile: ContactProfile; seenAt: Date }[]): Promise<{ contact: ContactSnapshot; created: boolean }[]> {
+    return findOrLinkContacts(this.#tx, inputs, this.#newId, (byWaId) => this.#upsertByWaId(byWaId));
+  }
+
+  async relinkContact(contactId: string, to: ContactIdentity, at: Date): Promise<ContactSnapshot> {
+    return relinkContact(this.#tx, contactId, to, at);
+  }
+
+  async #upsertByWaId(inputs: readonly { profile: ContactProfile; seenAt: Date }[]): Promise<{ contact: ContactSnapshot; created: boolean }[]> {
     if (inputs.length === 0) return [];
     // In wa id order, so two transactions lock the same contacts in the same order (no deadlock between them).
     const sorted = [...inputs].sort((a, b) => compare(a.profile.waId, b.profile.waId));
@@ -464,6 +475,7 @@ export class PostgresTenantInboundStore implements TenantInboundStore {
         metadata: messages.metadata,
         waId: contacts.waId,
         phone: contacts.phoneE164,
+        bsuid: contacts.bsuid,
       })
       .from(messages)
       .innerJoin(contacts, eq(contacts.id, messages.contactId))
@@ -477,7 +489,8 @@ export class PostgresTenantInboundStore implements TenantInboundStore {
       accountId: row.accountId,
       conversationId: row.conversationId ?? undefined,
       contactId: row.contactId,
-      contactPhone: row.phone ?? waIdToE164(row.waId),
+      // A contact known only by BSUID is named by it.
+      contactPhone: row.phone ?? (waIdToE164(row.waId ?? "") || (row.bsuid ?? "")),
       direction: row.direction,
       type: row.type,
       status: row.status as MessageStatus,

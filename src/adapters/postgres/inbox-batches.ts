@@ -13,6 +13,7 @@
  * Deliveries with nothing in common are spread over at most `lanes`
  * transactions, the least loaded first.
  */
+import { senderKeys } from "../../domain/contact-identity.js";
 import type { InboundDelivery } from "../../domain/inbound.js";
 
 /** What a delivery touches that another delivery must not touch at the same time. */
@@ -23,7 +24,8 @@ export function conflictKeys(delivery: InboundDelivery): string[] {
       keys.push(`waba:${change.wabaId}`);
       continue;
     }
-    for (const message of change.messages) keys.push(`contact:${message.waId}`, `wamid:${message.wamid}`);
+    // The sender by each identifier it gives (wa id, BSUID): one user's deliveries share a lane.
+    for (const message of change.messages) keys.push(...senderKeys(message).map((k) => `contact:${k}`), `wamid:${message.wamid}`);
     for (const status of change.statuses) keys.push(`wamid:${status.wamid}`);
     if (change.messages.length === 0 && change.statuses.length === 0) keys.push(`number:${change.phoneNumberId}`);
   }

@@ -15,7 +15,8 @@ export function otpTypedBackReaction(options: { codeKey: Buffer }): InboundReact
     const otps = new PostgresOtpTransaction(context.tx, context.tenantId, true, (events) => context.emit(events));
     const deps = { codeKey: options.codeKey, newId: context.newId, now: context.now };
     for (const { account, contact, messageId, message } of stored) {
-      if (message.type !== "text") continue;
+      // Codes go to phone numbers only: a contact without one has none to type back.
+      if (message.type !== "text" || contact.waId === "") continue;
       await verifyTypedCode(otps, deps, { tenantId: context.tenantId, accountId: account.id, waId: contact.waId, messageId, text: message.text });
     }
   };

@@ -13,7 +13,7 @@ import { otpVerifiedToOutbox } from "../events/otp-events-pb.js";
 import type { Database, Transaction } from "./database.js";
 import { PostgresOutboundTransaction } from "./outbound-transaction.js";
 import { appendToOutbox, type OutboxEvent } from "./outbox.js";
-import { messages, otps, templates, tenantSettings } from "./schema/tenant.js";
+import { contacts, messages, otps, templates, tenantSettings } from "./schema/tenant.js";
 import { inCountingTransaction } from "./send-transaction.js";
 import { tenantExists } from "./tenant-scope.js";
 
@@ -86,6 +86,11 @@ export class PostgresOtpTransaction implements OtpTransaction {
   async otpByRequestId(requestId: string): Promise<StoredOtp | undefined> {
     const [row] = await selectOtps(this.#tx).where(eq(otps.requestId, requestId)).limit(1);
     return row && otpFromRow(row);
+  }
+
+  async phoneOfBsuid(bsuid: string): Promise<string | undefined> {
+    const [row] = await this.#tx.select({ waId: contacts.waId }).from(contacts).where(eq(contacts.bsuid, bsuid)).limit(1);
+    return row?.waId ?? undefined;
   }
 
   async releaseRequestId(otpId: string): Promise<void> {

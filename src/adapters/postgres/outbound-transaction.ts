@@ -11,7 +11,7 @@
 import { eq, sql } from "drizzle-orm";
 
 import type { InboundEvent } from "../../domain/inbound-events.js";
-import type { ConversationForSend, Recipient, RecipientContact, SendingAccount, StoredMessage } from "../../domain/outbound/index.js";
+import { recipientAddress, type ConversationForSend, type Recipient, type RecipientContact, type SendingAccount, type StoredMessage } from "../../domain/outbound/index.js";
 import { PRIORITY_RANK } from "../../domain/priority.js";
 import type { MessageReference, NewOutboundMessage, OutboundTransaction } from "../../ports/outbound-store.js";
 import { toOutboxEvent } from "../events/inbound-events-pb.js";
@@ -34,6 +34,7 @@ import { hot, preparedRows } from "./prepared-query.js";
 import { accounts, jobs } from "./schema/control.js";
 import { messages, sendIdempotencyKeys } from "./schema/tenant.js";
 import { findOrOpenConversation } from "./open-conversation.js";
+import { lockIdentities } from "./contact-linking.js";
 
 export const SEND_MESSAGE_JOB = "send_message";
 
@@ -108,6 +109,10 @@ export class PostgresOutboundTransaction implements OutboundTransaction {
 
   async upsertRecipient(recipient: Recipient, at: Date): Promise<RecipientContact> {
     this.#inserted = undefined;
+    // The identifier locks of inbound linking (contact-linking.ts): a send creating a contact
+    // and a delivery linking the same identifier never both insert.
+    await lockIdentities(this.#tx, [{ waId: recipient.waId || undefined, bsuid: recipient.bsuid }]);
+    if (recipient.bsuid !== undefined) return this.#upsertBsuidRecipient(recipient.bsuid, at);
     const [row] = await preparedRows<ContactReturned & { inserted: boolean }>(
       this.#tx,
       hot`insert into contacts as contacts (id, wa_id, phone_e164, first_seen_time, last_seen_time)
@@ -115,6 +120,19 @@ export class PostgresOutboundTransaction implements OutboundTransaction {
           -- Nothing of a known contact changes on a send (last_seen is about the contact writing);
           -- the no-op update returns the row and locks it like the inbound path does.
           on conflict (wa_id) do update set phone_e164 = coalesce(contacts.phone_e164, excluded.phone_e164)
+          returning ${CONTACT_RETURNED}, (xmax = 0) as inserted`,
+    );
+    if (!row) throw new Error("contact upsert returned no row");
+    return { contact: contactFromRow(contactRowFromReturned(row)), created: row.inserted };
+  }
+
+  /** A user known only by BSUID (a username adopter): found by it, or created with it alone. */
+  async #upsertBsuidRecipient(bsuid: string, at: Date): Promise<RecipientContact> {
+    const [row] = await preparedRows<ContactReturned & { inserted: boolean }>(
+      this.#tx,
+      hot`insert into contacts as contacts (id, bsuid, first_seen_time, last_seen_time)
+          values (${this.#newId()}::uuid, ${bsuid}, ${at.toISOString()}::timestamptz, ${at.toISOString()}::timestamptz)
+          on conflict (bsuid) where bsuid is not null do update set bsuid = excluded.bsuid
           returning ${CONTACT_RETURNED}, (xmax = 0) as inserted`,
     );
     if (!row) throw new Error("contact upsert returned no row");
@@ -162,7 +180,7 @@ export class PostgresOutboundTransaction implements OutboundTransaction {
                                   idempotency_key, priority, recipient, reply_to_message_id)
             values (${message.id}::uuid, ${message.accountId}::uuid, ${message.conversationId}::uuid, ${message.contactId}::uuid, 'outbound',
                     ${message.type}::text, 'queued', ${JSON.stringify(message.content)}::text::jsonb, ${JSON.stringify(message.metadata)}::text::jsonb,
-                    ${message.idempotencyKey ?? null}::text, ${message.priority}::text, ${message.recipient.waId}::text, ${message.replyToMessageId ?? null}::text)
+                    ${message.idempotencyKey ?? null}::text, ${message.priority}::text, ${recipientAddress(message.recipient)}::text, ${message.replyToMessageId ?? null}::text)
             returning *)
           select ${STORED_MESSAGE_RETURNED}, a.display_phone_number as account_phone
             from m join contacts c on c.id = m.contact_id

@@ -54,7 +54,7 @@ export function json<T>(value: unknown): T {
 
 export interface ContactReturned extends Record<string, unknown> {
   id: string;
-  wa_id: string;
+  wa_id: string | null;
   phone_e164: string | null;
   profile_name: string | null;
   bsuid: string | null;

@@ -21,6 +21,7 @@
  * never for a second send. A job whose message is gone or already past
  * sending is finished.
  */
+import { isBsuid } from "../../domain/contact-identity.js";
 import { sql, type SQL } from "drizzle-orm";
 
 import type { Provider } from "../../domain/account.js";
@@ -326,7 +327,8 @@ async function markSending(tx: Database, claimed: { job: ClaimedJob; account: Se
             conversationId: row.conversation_id ?? undefined,
             contactId: row.contact_id,
             recipient: row.recipient,
-            contactPhone: row.phone_e164 ?? `+${row.recipient}`,
+            // A BSUID recipient (no phone known) is named by its BSUID.
+            contactPhone: row.phone_e164 ?? (isBsuid(row.recipient) ? row.recipient : `+${row.recipient}`),
             type: row.type,
             content: parseJsonObject(row.content),
             metadata: parseJsonObject(row.metadata ?? {}) as Record<string, string>,

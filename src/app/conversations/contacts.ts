@@ -15,6 +15,9 @@ export interface ListContactsQuery {
   pageToken: string;
   phone: string | undefined;
   profileName: string | undefined;
+  userId?: string;
+  parentUserId?: string;
+  username?: string;
   optedOut: boolean | undefined;
   minLastSeenTime: Date | undefined;
 }
@@ -23,6 +26,9 @@ export interface ListContactsQuery {
 export async function listContacts(deps: { conversations: ConversationStore }, tenantId: string, query: ListContactsQuery): Promise<Page<ContactSnapshot>> {
   const filter: ContactFilter = {};
   if (query.phone !== undefined) filter.waId = waIdOfPhone(query.phone);
+  if (query.userId) filter.bsuid = query.userId;
+  if (query.parentUserId) filter.parentBsuid = query.parentUserId;
+  if (query.username) filter.username = query.username;
   if (query.profileName !== undefined && query.profileName !== "") filter.profileName = query.profileName;
   if (query.optedOut !== undefined) filter.optedOut = query.optedOut;
   if (query.minLastSeenTime !== undefined) filter.minLastSeenTime = query.minLastSeenTime;

@@ -15,6 +15,8 @@ export interface ListConversationsQuery {
   accountId: string | undefined;
   status: ConversationStatus | undefined;
   contactPhone: string | undefined;
+  contactUserId?: string;
+  contactUsername?: string;
   contactId: string | undefined;
   minUpdateTime: Date | undefined;
   windowOpen: boolean | undefined;
@@ -33,6 +35,8 @@ export async function listConversations(deps: ReadDeps, tenantId: string, query:
   if (query.accountId !== undefined) filter.accountId = query.accountId;
   if (query.status !== undefined) filter.status = query.status;
   if (query.contactPhone !== undefined) filter.contactWaId = waIdOfPhone(query.contactPhone);
+  if (query.contactUserId) filter.contactBsuid = query.contactUserId;
+  if (query.contactUsername) filter.contactUsername = query.contactUsername;
   if (query.contactId !== undefined) filter.contactId = query.contactId;
   if (query.minUpdateTime !== undefined) filter.minUpdateTime = query.minUpdateTime;
   if (query.windowOpen !== undefined) filter.windowOpen = query.windowOpen;

@@ -1,5 +1,5 @@
 import { DomainError } from "../../domain/errors.js";
-import { normaliseRecipient, type StoredMessage, type TemplateContent } from "../../domain/outbound/index.js";
+import { parseRecipient, type StoredMessage, type TemplateContent } from "../../domain/outbound/index.js";
 import type { SendPriority } from "../../domain/priority.js";
 import type { ConversationOpening, ConversationStore } from "../../ports/conversation-store.js";
 import type { TemplateStore } from "../../ports/template-store.js";
@@ -19,6 +19,7 @@ export interface StartConversationRequest {
   /** "" for none. */
   requestId: string;
   accountId: string;
+  /** A phone number (E.164) or a business-scoped user id (ADR 0007). */
   phone: string;
   template: TemplateContent;
   context: string;
@@ -58,9 +59,9 @@ export async function startConversation(deps: StartConversationDeps, tenantId: s
     metadata: request.metadata,
   };
   assertSendable(sendRequest);
-  if (deps.templates) await assertTemplateSendable(deps.templates, tenantId, sendRequest);
-  const recipient = normaliseRecipient(request.phone);
-  if (!recipient) throw DomainError.invalid([{ field: "phone", description: "not a possible phone number" }]);
+  const templateCategory = deps.templates ? await assertTemplateSendable(deps.templates, tenantId, sendRequest) : undefined;
+  const recipient = parseRecipient(request.phone);
+  if (!recipient) throw DomainError.invalid([{ field: "phone", description: "not a possible phone number or business-scoped user id" }]);
   const opening: ConversationOpening = { source: request.source, context: request.context, externalRefs: request.externalRefs, metadata: request.metadata };
   const now = deps.now();
 
@@ -75,7 +76,8 @@ export async function startConversation(deps: StartConversationDeps, tenantId: s
     }
     const duplicate = messageId !== undefined;
     if (messageId === undefined) {
-      const known = await tx.contactByWaId(recipient.waId);
+      // A BSUID recipient's opt-out is checked by queueMessage on the contact it finds.
+      const known = recipient.bsuid === undefined ? await tx.contactByWaId(recipient.waId) : undefined;
       if (known?.optedOut) {
         const category = await tx.templateCategory(request.accountId, request.template.name, request.template.language);
         if (category === "MARKETING" || request.priority === "marketing") {
@@ -86,7 +88,7 @@ export async function startConversation(deps: StartConversationDeps, tenantId: s
           );
         }
       }
-      messageId = (await queueMessage(tx, deps, tenantId, sendRequest)).message.id;
+      messageId = (await queueMessage(tx, deps, tenantId, sendRequest, { templateCategory })).message.id;
       if (request.requestId !== "") await tx.bindRequest(request.requestId, messageId);
     }
     const message = await tx.message(messageId);

@@ -1,9 +1,11 @@
+import { assertBsuidMayReceive } from "../../domain/outbound/bsuid-recipient.js";
 import { DomainError } from "../../domain/errors.js";
 import type { InboundEvent } from "../../domain/inbound-events.js";
 import {
   isFreeForm,
   messageTypeOf,
-  normaliseRecipient,
+  describeRecipient,
+  parseRecipient,
   toGraphMessage,
   validateSendRequest,
   type OutboundContent,
@@ -71,8 +73,9 @@ export async function queueMessage(
   request: SendRequest,
   options: { templateCategory?: string } = {},
 ): Promise<SendMessageResult> {
-  const recipient = normaliseRecipient(request.to);
-  if (!recipient) throw DomainError.invalid([{ field: "to", description: "not a possible phone number" }]);
+  const recipient = parseRecipient(request.to);
+  if (!recipient) throw DomainError.invalid([{ field: "to", description: "not a possible phone number or business-scoped user id" }]);
+  assertBsuidMayReceive(recipient, options.templateCategory);
   const account = await liveAccount(tx, request.accountId);
   const now = deps.now();
   const messageId = deps.newId();
@@ -87,7 +90,7 @@ export async function queueMessage(
     throw new DomainError(
       "failed_precondition",
       "CONTACT_OPTED_OUT",
-      `the contact ${recipient.e164} opted out of marketing messages; send a utility or authentication template, or a reply within the service window`,
+      `the contact ${describeRecipient(recipient)} opted out of marketing messages; send a utility or authentication template, or a reply within the service window`,
     );
   }
   if (isFreeForm(request.content)) await assertWindowOpen(tx, account.id, contact.id, now);

@@ -1,3 +1,4 @@
+import { phoneNumberRequired } from "../../domain/outbound/bsuid-recipient.js";
 import { DomainError } from "../../domain/errors.js";
 import { normaliseRecipient, type SendRequest } from "../../domain/outbound/index.js";
 import {
@@ -28,7 +29,10 @@ export interface SendOtpDeps {
 
 export interface SendOtpCommand {
   accountId: string;
+  /** "" when `userId` names the recipient. */
   phone: string;
+  /** The recipient's BSUID instead of a phone (SendOtpRequest.user_id); "" for none. */
+  userId?: string;
   /** "" = generate `codeLength` digits here. */
   code: string;
   /** 0 = DEFAULT_CODE_LENGTH. */
@@ -66,6 +70,14 @@ const MINUTE_MS = 60 * 1000;
  * keyed hash.
  */
 export async function sendOtp(deps: SendOtpDeps, tenantId: string, command: SendOtpCommand): Promise<SendOtpResult> {
+  // Authentication templates reach phone numbers only (ADR 0007): a BSUID
+  // stands for the phone its contact has, and a contact without one is refused.
+  if (command.userId) {
+    const userId = command.userId;
+    const waId = await deps.otps.inTransaction(tenantId, async (otps) => (otps.tenantKnown ? otps.phoneOfBsuid(userId) : undefined));
+    if (!waId) throw phoneNumberRequired(userId);
+    return sendOtp(deps, tenantId, { ...command, userId: "", phone: `+${waId}` });
+  }
   const recipient = normaliseRecipient(command.phone);
   if (!recipient) throw DomainError.invalid([{ field: "phone", description: "must be a phone number in E.164 that can exist in its country" }]);
   const code = command.code !== "" ? command.code : generateCode(command.codeLength || DEFAULT_CODE_LENGTH);

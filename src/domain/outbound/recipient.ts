@@ -1,9 +1,33 @@
 import { parsePhoneNumberFromString } from "libphonenumber-js/max";
 
-/** Who a message goes to: E.164 and the WhatsApp id (the same digits without "+"). */
+import { isBsuid, isParentBsuid } from "../contact-identity.js";
+
+/**
+ * Who a message goes to: E.164 and the WhatsApp id (the same digits without
+ * "+"), or — for a user who hides their number — only a business-scoped
+ * user id (then `e164` and `waId` are "").
+ */
 export interface Recipient {
   e164: string;
   waId: string;
+  bsuid?: string;
+}
+
+/** A phone number (see normaliseRecipient) or a BSUID (not a parent BSUID: a contact is keyed by its own). */
+export function parseRecipient(input: string): Recipient | undefined {
+  const trimmed = input.trim();
+  if (isBsuid(trimmed) && !isParentBsuid(trimmed)) return { e164: "", waId: "", bsuid: trimmed };
+  return normaliseRecipient(input);
+}
+
+/** What the provider is given and `messages.recipient` stores: the WhatsApp id, or the BSUID. */
+export function recipientAddress(recipient: Recipient): string {
+  return recipient.bsuid ?? recipient.waId;
+}
+
+/** The recipient for people: E.164, or the BSUID. */
+export function describeRecipient(recipient: Recipient): string {
+  return recipient.bsuid ?? recipient.e164;
 }
 
 /**

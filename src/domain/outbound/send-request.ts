@@ -2,7 +2,7 @@ import type { FieldViolation } from "../errors.js";
 import type { SendPriority } from "../priority.js";
 import type { OutboundContent } from "./content.js";
 import { charLength, LIMITS } from "./limits.js";
-import { normaliseRecipient } from "./recipient.js";
+import { parseRecipient } from "./recipient.js";
 import { validateContent } from "./validate-content.js";
 
 /** A SendMessage call, as the use case receives it. */
@@ -24,7 +24,9 @@ export function validateSendRequest(request: SendRequest): FieldViolation[] {
   const violations: FieldViolation[] = [];
   const add = (field: string, description: string) => violations.push({ field, description });
   if (request.to.trim() === "") add("to", "is required");
-  else if (!normaliseRecipient(request.to)) add("to", "must be a phone number in E.164 (e.g. +593987654321) that can exist in its country");
+  else if (!parseRecipient(request.to)) {
+    add("to", "must be a phone number in E.164 (e.g. +593987654321) that can exist in its country, or a business-scoped user id (e.g. US.13491208655302741918)");
+  }
   violations.push(...validateContent(request.content));
   if (request.replyTo !== "" && request.content.kind === "reaction") add("reply_to_message_id", "cannot be used with a reaction");
   if (charLength(request.replyTo) > LIMITS.replyTo) add("reply_to_message_id", `must be at most ${LIMITS.replyTo} characters`);

@@ -27,8 +27,12 @@ export const contacts = pgTable(
   "contacts",
   {
   id: uuid("id").primaryKey().defaultRandom(),
-  /** WhatsApp id (the sender's number without +, as Meta sends it). */
-  waId: text("wa_id").notNull().unique("contacts_wa_id_key"),
+  /**
+   * WhatsApp id (the sender's number without +, as Meta sends it); null for a
+   * username adopter known only by its BSUID. A contact has a wa id, a BSUID
+   * or both (contacts_identified_check); each is unique (ADR 0007).
+   */
+  waId: text("wa_id").unique("contacts_wa_id_key"),
   phoneE164: text("phone_e164"),
   profileName: text("profile_name"),
   /** Business-scoped user id ("BSUID", Meta `user_id`, e.g. `US.13491208655302741918`), once Meta sends one. */
@@ -45,7 +49,16 @@ export const contacts = pgTable(
   createTime: timestamptz("create_time").notNull().defaultNow(),
   updateTime: timestamptz("update_time").notNull().defaultNow(),
   },
-  (t) => [index("contacts_create_time_idx").on(t.createTime, t.id), index("contacts_last_seen_time_idx").on(t.lastSeenTime)],
+  (t) => [
+    index("contacts_create_time_idx").on(t.createTime, t.id),
+    index("contacts_last_seen_time_idx").on(t.lastSeenTime),
+    // One contact per BSUID, as per wa id: the identity rules (contact-identity.ts) rely on both.
+    uniqueIndex("contacts_bsuid_key").on(t.bsuid).where(sql`${t.bsuid} is not null`),
+    // Filters of ListContacts/ListConversations; neither is an identity (a username can move to another user).
+    index("contacts_parent_bsuid_idx").on(t.parentBsuid).where(sql`${t.parentBsuid} is not null`),
+    index("contacts_username_idx").on(t.username).where(sql`${t.username} is not null`),
+    check("contacts_identified_check", sql`${t.waId} is not null or ${t.bsuid} is not null`),
+  ],
 );
 
 /** Conversation states (ConversationStatus); only `closed` ends one — the next inbound message opens another. */

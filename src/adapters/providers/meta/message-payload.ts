@@ -39,7 +39,10 @@ export function parseMessage(item: unknown, around: MessageSurroundings): Inboun
   const wamid = nonEmpty(m?.id);
   const waId = nonEmpty(m?.from);
   if (!m || !wamid) return { what: "message", reason: "message without an id" };
-  if (!waId) return { what: "message", reason: `message ${wamid} without a sender` };
+  // A username adopter's message may name the sender only by its
+  // business-scoped user id: `from` is then absent (ADR 0007).
+  const fromUserId = nonEmpty(m.from_user_id);
+  if (!waId && !fromUserId) return { what: "message", reason: `message ${wamid} without a sender` };
 
   const declared = text(m.type) ?? "";
   const known = isKnownType(declared);
@@ -51,9 +54,9 @@ export function parseMessage(item: unknown, around: MessageSurroundings): Inboun
   return {
     wamid,
     type,
-    from: waIdToE164(waId),
-    waId,
-    fromUserId: nonEmpty(m.from_user_id),
+    from: waId === undefined ? "" : waIdToE164(waId),
+    waId: waId ?? "",
+    fromUserId,
     to: around.displayPhoneNumber,
     phoneNumberId: around.phoneNumberId,
     provider: "meta",
@@ -247,6 +250,7 @@ function readSystem(system: JsonObject | undefined, identity: JsonObject | undef
         type: text(system.type) ?? "",
         // `customer` is the older name of the new WhatsApp id.
         newWaId: nonEmpty(system.wa_id) ?? nonEmpty(system.customer),
+        newUserId: nonEmpty(system.user_id),
         identity: identity && {
           acknowledged: flag(identity.acknowledged) ?? false,
           createdTime: unixSeconds(identity.created_timestamp),

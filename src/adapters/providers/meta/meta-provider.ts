@@ -9,6 +9,7 @@
  * send whose answer was lost (timeout, crash) is matched to its wamid later
  * without sending it again.
  */
+import { isBsuid } from "../../../domain/contact-identity.js";
 import type { OutboundSend, ProviderAccount, SendOutcome, WhatsAppProvider } from "../../../ports/whatsapp-provider.js";
 import type { GraphClient } from "./graph-client.js";
 import { list, nonEmpty, record } from "./json-reader.js";
@@ -27,8 +28,9 @@ export class MetaProvider implements WhatsAppProvider {
       messaging_product: "whatsapp",
       recipient_type: "individual",
       // With the "+", Meta reads the number as international; without it, Meta
-      // prepends the business number's country code (reference §5.1).
-      to: `+${message.to}`,
+      // prepends the business number's country code (reference §5.1). A user
+      // known only by BSUID is addressed in `recipient`, never `to` (ADR 0007).
+      ...(isBsuid(message.to) ? { recipient: message.to } : { to: `+${message.to}` }),
     };
     return this.#post(account, body, signal, (json) => nonEmpty(record(list(record(json)?.messages)[0])?.id));
   }

@@ -113,12 +113,14 @@ function messagingChange(wabaId: string, value: JsonObject, options: ParseOption
 function parseContact(item: unknown): ContactProfile | undefined {
   const contact = record(item);
   const waId = nonEmpty(contact?.wa_id);
-  if (!contact || !waId) return undefined;
+  const userId = nonEmpty(contact?.user_id);
+  // A username adopter may come with only a business-scoped user id (no wa_id).
+  if (!contact || (!waId && !userId)) return undefined;
   const profile = record(contact.profile);
   return {
-    waId,
+    waId: waId ?? "",
     profileName: text(profile?.name),
-    userId: nonEmpty(contact.user_id),
+    userId,
     parentUserId: nonEmpty(contact.parent_user_id),
     username: nonEmpty(profile?.username),
     identityKeyHash: nonEmpty(contact.identity_key_hash),

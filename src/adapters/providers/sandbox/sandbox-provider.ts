@@ -12,6 +12,7 @@
  * This lets `npm start` demonstrate a full send → status round trip with
  * nothing else running.
  */
+import { isBsuid } from "../../../domain/contact-identity.js";
 import { randomBytes } from "node:crypto";
 
 import { sql } from "drizzle-orm";
@@ -129,7 +130,8 @@ function statusDelivery(
                   id: status.wamid,
                   status: status.status,
                   timestamp: String(Math.floor(status.at.getTime() / 1000)),
-                  recipient_id: status.recipientId,
+                  // Like Meta: a send addressed by BSUID reports its recipient by `recipient_user_id`.
+                  ...(isBsuid(status.recipientId) ? { recipient_user_id: status.recipientId } : { recipient_id: status.recipientId }),
                   biz_opaque_callback_data: status.callbackData,
                   ...(status.status !== "read" ? { pricing: { billable: false, pricing_model: "PMP", type: "free_customer_service", category: "service" } } : {}),
                 },

@@ -55,6 +55,8 @@ export function conversationHandlers(app: AppContext): Omit<ServiceImpl<typeof C
         accountId: emptyToUndefined(req.accountId),
         status: statusFromPb(req.status),
         contactPhone: emptyToUndefined(req.contactPhone),
+        contactUserId: emptyToUndefined(req.contactUserId),
+        contactUsername: emptyToUndefined(req.contactUsername),
         contactId: emptyToUndefined(req.contactId),
         minUpdateTime: req.minUpdateTime && timestampDate(req.minUpdateTime),
         windowOpen: req.windowOpen,
@@ -91,7 +93,8 @@ export function conversationHandlers(app: AppContext): Omit<ServiceImpl<typeof C
       const result = await startConversation(deps, tenantOf(ctx), {
         requestId: req.requestId,
         accountId: req.accountId,
-        phone: req.phone,
+        // The app takes either: a phone number or a BSUID (exactly one is set, per the proto).
+        phone: req.phone || req.userId,
         template,
         context: req.context,
         externalRefs: req.externalRefs,
@@ -113,6 +116,9 @@ export function conversationHandlers(app: AppContext): Omit<ServiceImpl<typeof C
         pageToken: req.pageToken,
         phone: emptyToUndefined(req.phone),
         profileName: emptyToUndefined(req.profileName),
+        userId: emptyToUndefined(req.userId),
+        parentUserId: emptyToUndefined(req.parentUserId),
+        username: emptyToUndefined(req.username),
         optedOut: req.optedOut,
         minLastSeenTime: req.minLastSeenTime && timestampDate(req.minLastSeenTime),
       });

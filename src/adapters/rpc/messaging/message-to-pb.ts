@@ -17,7 +17,8 @@ const ts = (date: Date | undefined) => date && timestampFromDate(date);
 
 export function messageToPb(message: StoredMessage): Message {
   const outbound = message.direction === "outbound";
-  const contactPhone = message.contact.phone;
+  // A contact known only by BSUID (a username adopter) is named by it (ADR 0007).
+  const contactPhone = message.contact.phone || message.contact.userId;
   const { content, displayText } = outbound ? outboundContent(message) : inboundContent(message);
   return create(MessageSchema, {
     id: message.id,

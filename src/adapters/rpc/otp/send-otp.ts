@@ -16,6 +16,7 @@ export function sendOtpHandler(deps: SendOtpDeps) {
       result = await sendOtp(deps, tenantOf(ctx), {
         accountId: req.accountId,
         phone: req.phone,
+        userId: req.userId,
         code: req.code,
         codeLength: req.codeLength,
         ttlMs: req.ttl ? durationMs(req.ttl) : undefined,
