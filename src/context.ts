@@ -17,6 +17,8 @@ import { openNatsConnection, type NatsLink } from "./adapters/nats/connection.js
 import { InboxWriter, type InboxWriterOptions } from "./adapters/postgres/inbox-writer.js";
 import { WebhookCounters } from "./adapters/http/webhook-counters.js";
 import { DefaultProviderRegistry, type ProviderRegistryOptions } from "./adapters/providers/registry.js";
+import { registerDatabaseGauges } from "./adapters/metrics/database-gauges.js";
+import { ServiceMetrics } from "./observability/metrics.js";
 import type { ProviderRegistry } from "./ports/whatsapp-provider.js";
 import type { SenderTuning } from "./adapters/postgres/sender-worker.js";
 import type { InboundReaction, ProviderUpdateReaction } from "./adapters/postgres/inbound-reactions.js";
@@ -55,6 +57,8 @@ export interface AppContext {
   inboxWriter: InboxWriter;
   /** Webhook outcomes counted in memory (for /metrics). */
   webhookCounters: WebhookCounters;
+  /** The Prometheus registry `/metrics` answers from (one per running service). */
+  metrics: ServiceMetrics;
   /** Notified after a webhook delivery is committed to the inbox. */
   inboxWakeup: Wakeup;
   /** Notified after events are committed to the outbox (wakes the relay and the event feed). */
@@ -110,11 +114,14 @@ export async function createAppContext(config: Config, logger: Logger, overrides
   const outboxWakeup = new OutboxWakeup();
   const eventFeed = new EventFeed({ db: database.db, decode: outboxRecordToEvent, logger: logger.child({ component: "event-feed" }) });
   outboxWakeup.onNotify(() => eventFeed.wake());
+  const metrics = new ServiceMetrics();
+  registerDatabaseGauges(metrics, database.db, (error) => logger.warn({ err: error }, "reading a /metrics gauge from the database failed"));
   const providers = new DefaultProviderRegistry({
     db: database.db,
     graphUrl: config.whatsappGraphUrl,
     graphVersion: config.whatsappApiVersion,
     inboxWakeup,
+    metrics,
     ...overrides.providers,
   });
   return {
@@ -134,6 +141,7 @@ export async function createAppContext(config: Config, logger: Logger, overrides
     health: new HealthStatus(),
     inboxWriter,
     webhookCounters: new WebhookCounters(),
+    metrics,
     inboxWakeup,
     outboxWakeup,
     eventFeed,

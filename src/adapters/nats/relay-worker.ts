@@ -36,6 +36,7 @@ export function startRelayWorker(app: AppContext, tuning: RelayTuning = {}): Rel
     leaderLock,
     wakeup: app.outboxWakeup,
     logger: logger.child({ worker: "relay" }),
+    metrics: app.metrics,
     ...tuning,
   });
   relay.start();

@@ -9,6 +9,7 @@ import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
 import postgres from "postgres";
 
+import { instrumentPostgres } from "../../observability/postgres-tracing.js";
 import * as schema from "./schema/index.js";
 
 export type Schema = typeof schema;
@@ -55,7 +56,8 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<DatabaseH
 }
 
 function openPostgres(databaseUrl: string, opts: OpenDatabaseOptions): DatabaseHandle {
-  const client = postgres(databaseUrl, {
+  // Statement spans and after-commit scopes (postgres.js has no OpenTelemetry instrumentation).
+  const client = instrumentPostgres(postgres(databaseUrl, {
     max: opts.poolSize ?? DEFAULT_POOL_SIZE,
     // Recycle connections (seconds) so failovers and pgbouncer restarts are picked up.
     max_lifetime: 60 * 30,
@@ -64,7 +66,7 @@ function openPostgres(databaseUrl: string, opts: OpenDatabaseOptions): DatabaseH
     // NOTICEs (e.g. "schema already exists, skipping") are not log material.
     onnotice: () => {},
     connection: { application_name: "whatsapp-service" },
-  });
+  }));
   const db: Database = drizzlePostgres({ client, schema });
   let closed: Promise<void> | undefined;
   return {

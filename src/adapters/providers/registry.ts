@@ -6,6 +6,7 @@
 import type { Provider } from "../../domain/account.js";
 import type { ProviderAccount, ProviderRegistry, SendOutcome, WhatsAppProvider } from "../../ports/whatsapp-provider.js";
 import type { Database } from "../postgres/database.js";
+import type { ServiceMetrics } from "../../observability/metrics.js";
 import type { Wakeup } from "../shared/wakeup.js";
 import { GraphClient } from "./meta/graph-client.js";
 import { MetaProvider } from "./meta/meta-provider.js";
@@ -20,6 +21,8 @@ export interface ProviderRegistryOptions {
   graphTimeoutMs?: number;
   inboxWakeup?: Wakeup;
   sandbox?: Omit<SandboxProviderOptions, "db" | "inboxWakeup">;
+  /** Graph API latency and errors (the `/metrics` registry). */
+  metrics?: ServiceMetrics;
 }
 
 export class DefaultProviderRegistry implements ProviderRegistry {
@@ -27,7 +30,7 @@ export class DefaultProviderRegistry implements ProviderRegistry {
   readonly #graph: GraphClient;
 
   constructor(options: ProviderRegistryOptions) {
-    this.#graph = new GraphClient({ baseUrl: options.graphUrl, version: options.graphVersion, timeoutMs: options.graphTimeoutMs });
+    this.#graph = new GraphClient({ baseUrl: options.graphUrl, version: options.graphVersion, timeoutMs: options.graphTimeoutMs, metrics: options.metrics });
     this.#providers = {
       meta: new MetaProvider(this.#graph),
       sandbox: new SandboxProvider({ db: options.db, inboxWakeup: options.inboxWakeup, ...options.sandbox }),
