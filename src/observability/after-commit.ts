@@ -1,35 +1,43 @@
 /**
- * Work to do once the current database transaction has committed — counting
- * what it recorded, for instance, so a rolled-back (and retried) transaction
- * is not counted twice.
+ * Counting what a database transaction recorded once it has committed, so a
+ * rolled-back (and retried) transaction is not counted twice.
  *
- * The postgres.js client is wrapped (postgres-tracing.ts) so each `begin`
- * runs its callback inside a scope; `afterCommit` queues into the innermost
- * transaction scope and the queue runs when `begin` resolves (COMMIT done),
- * or is dropped when it rejects (ROLLBACK). Outside a transaction — or on
- * PGlite, whose client is not wrapped — the work runs at once.
+ * The database client is wrapped (postgres-tracing.ts) so each transaction
+ * runs its callback inside a scope that knows the service's metrics;
+ * `countAfterCommit` queues into the current transaction's scope and the
+ * queue runs when the transaction resolved (COMMIT done), or is dropped when
+ * it rejects (ROLLBACK). Outside a transaction of a wrapped client nothing is
+ * counted: every counted write is transactional.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 
+import type { ServiceMetrics } from "./metrics.js";
+
+type Count = (metrics: ServiceMetrics) => void;
+
 interface Scope {
-  readonly queued: (() => void)[];
+  readonly metrics: ServiceMetrics;
+  readonly queued: Count[];
 }
 
 const scopes = new AsyncLocalStorage<Scope>();
 
-export function afterCommit(work: () => void): void {
-  const scope = scopes.getStore();
-  if (scope) scope.queued.push(work);
-  else work();
+export function countAfterCommit(count: Count): void {
+  scopes.getStore()?.queued.push(count);
 }
 
-/** Runs `transaction` (a `begin`) with a scope for `afterCommit`; runs the queued work once it resolved. */
-export async function withCommitScope<T>(transaction: (run: <R>(fn: () => R) => R) => Promise<T>): Promise<T> {
-  const scope: Scope = { queued: [] };
+/**
+ * Runs `transaction` (a `begin`) with a scope for `countAfterCommit`; the
+ * queued counts run once it resolved. A nested transaction (savepoint) uses
+ * the outer scope, so its counts wait for the outer commit.
+ */
+export async function withCommitScope<T>(metrics: ServiceMetrics | undefined, transaction: (run: <R>(fn: () => R) => R) => Promise<T>): Promise<T> {
+  if (!metrics || scopes.getStore()) return transaction((fn) => fn());
+  const scope: Scope = { metrics, queued: [] };
   const result = await transaction((fn) => scopes.run(scope, fn));
-  for (const work of scope.queued) {
+  for (const count of scope.queued) {
     try {
-      work();
+      count(metrics);
     } catch {
       // Counting must never turn a committed transaction into a failure.
     }

@@ -9,14 +9,14 @@
  * The span carries the statement text as sent — placeholders (`$1`) only,
  * never the parameter values — trimmed to 2 KiB.
  *
- * The wrapper also gives each `begin` its after-commit scope (after-commit.ts).
+ * The wrapper also gives each `begin` its after-commit scope (after-commit.ts),
+ * where what the transaction recorded is counted once it committed.
  */
 import type { Sql } from "postgres";
 
-import { afterCommit, withCommitScope } from "./after-commit.js";
+import { withCommitScope } from "./after-commit.js";
+import type { ServiceMetrics } from "./metrics.js";
 import { context, markError, SpanKind, trace, tracer } from "./spans.js";
-
-export { afterCommit };
 
 const MAX_STATEMENT_CHARS = 2048;
 
@@ -66,36 +66,58 @@ function traceUnsafe(unsafe: AnyFn, self: unknown): AnyFn {
 }
 
 /** Wraps `begin(fn)` / `begin(options, fn)` and `savepoint(fn)` so the callback gets a wrapped client too. */
-function traceTransactional(method: AnyFn, self: unknown, commitScope: boolean): AnyFn {
+function traceTransactional(method: AnyFn, self: unknown, options: InstrumentOptions, commitScope: boolean): AnyFn {
   return (...args: unknown[]) => {
     const at = args.findIndex((a) => typeof a === "function");
     if (at === -1) return method.apply(self, args);
     const fn = args[at] as (client: Sql) => unknown;
     if (!commitScope) {
       const wrapped = [...args];
-      wrapped[at] = (client: Sql) => fn(instrumentPostgres(client));
+      wrapped[at] = (client: Sql) => fn(instrumentPostgres(client, options));
       return method.apply(self, wrapped);
     }
-    return withCommitScope((run) => {
+    return withCommitScope(options.metrics, (run) => {
       const wrapped = [...args];
-      wrapped[at] = (client: Sql) => run(() => fn(instrumentPostgres(client)));
+      wrapped[at] = (client: Sql) => run(() => fn(instrumentPostgres(client, options)));
       return method.apply(self, wrapped) as Promise<unknown>;
     });
   };
 }
 
+export interface InstrumentOptions {
+  /** Where the counts queued in its transactions go (after-commit.ts). */
+  metrics?: ServiceMetrics | undefined;
+}
+
+/**
+ * PGlite (embedded mode): no statement spans, but its transactions get the
+ * after-commit scope too, so the message counters work there as well.
+ */
+export function instrumentPglite<T extends { transaction: (...args: never[]) => Promise<unknown> }>(client: T, options: InstrumentOptions): T {
+  return new Proxy(client, {
+    get(target, property, receiver) {
+      const value: unknown = Reflect.get(target, property, receiver);
+      if (typeof value !== "function") return value;
+      if (property === "transaction") {
+        return (...args: unknown[]) => withCommitScope(options.metrics, (run) => (value as AnyFn).apply(target, args.map((a) => (typeof a === "function" ? (...inner: unknown[]) => run(() => (a as AnyFn)(...inner)) : a))) as Promise<unknown>);
+      }
+      return (value as AnyFn).bind(target);
+    },
+  });
+}
+
 const instrumented = new WeakSet<object>();
 
 /** The same client, with statement spans and after-commit scopes. */
-export function instrumentPostgres<T extends Sql>(client: T): T {
+export function instrumentPostgres<T extends Sql>(client: T, options: InstrumentOptions = {}): T {
   if (instrumented.has(client)) return client;
   const proxy = new Proxy(client, {
     get(target, property, receiver) {
       const value: unknown = Reflect.get(target, property, receiver);
       if (typeof value !== "function") return value;
       if (property === "unsafe") return traceUnsafe(value as AnyFn, target);
-      if (property === "begin") return traceTransactional(value as AnyFn, target, true);
-      if (property === "savepoint") return traceTransactional(value as AnyFn, target, false);
+      if (property === "begin") return traceTransactional(value as AnyFn, target, options, true);
+      if (property === "savepoint") return traceTransactional(value as AnyFn, target, options, false);
       return value;
     },
   });
