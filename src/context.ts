@@ -96,7 +96,8 @@ export interface ContextOverrides {
 
 export async function createAppContext(config: Config, logger: Logger, overrides: ContextOverrides = {}): Promise<AppContext> {
   const encryptionKey = config.encryptionKey ?? (await embeddedKey(config, logger));
-  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, logger });
+  const metrics = new ServiceMetrics();
+  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, logger, metrics });
   try {
     const migrated = await migrate(database.db, { ...overrides.migrationFolders, logger });
     logger.info({ ...migrated, database: database.kind }, "database migrated");
@@ -114,7 +115,6 @@ export async function createAppContext(config: Config, logger: Logger, overrides
   const outboxWakeup = new OutboxWakeup();
   const eventFeed = new EventFeed({ db: database.db, decode: outboxRecordToEvent, logger: logger.child({ component: "event-feed" }) });
   outboxWakeup.onNotify(() => eventFeed.wake());
-  const metrics = new ServiceMetrics();
   registerDatabaseGauges(metrics, database.db, (error) => logger.warn({ err: error }, "reading a /metrics gauge from the database failed"));
   const providers = new DefaultProviderRegistry({
     db: database.db,

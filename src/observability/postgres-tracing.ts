@@ -95,8 +95,9 @@ export interface InstrumentOptions {
  */
 export function instrumentPglite<T extends { transaction: (...args: never[]) => Promise<unknown> }>(client: T, options: InstrumentOptions): T {
   return new Proxy(client, {
-    get(target, property, receiver) {
-      const value: unknown = Reflect.get(target, property, receiver);
+    get(target, property) {
+      // The target as receiver: PGlite's getters read its private fields.
+      const value: unknown = Reflect.get(target, property);
       if (typeof value !== "function") return value;
       if (property === "transaction") {
         return (...args: unknown[]) => withCommitScope(options.metrics, (run) => (value as AnyFn).apply(target, args.map((a) => (typeof a === "function" ? (...inner: unknown[]) => run(() => (a as AnyFn)(...inner)) : a))) as Promise<unknown>);
