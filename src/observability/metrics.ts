@@ -62,6 +62,12 @@ export class ServiceMetrics {
     buckets: LATENCY_BUCKETS,
     registers: [this.registry],
   });
+  readonly deliveryLatency = new Histogram({
+    name: "whatsapp_inbox_delivery_latency_seconds",
+    help: "From a webhook delivery's arrival to its processing committed.",
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
   readonly inboxBacklog = new Gauge({
     name: "whatsapp_inbox_backlog",
     help: "Webhook deliveries stored and not yet processed (scraped from the database).",
@@ -177,7 +183,7 @@ export class ServiceMetrics {
   });
   readonly otpFailed = new Counter({
     name: "whatsapp_otp_failed_total",
-    help: "OTP verifications that failed, by reason (mismatch, expired, too_many_attempts, …).",
+    help: "OTP verifications that failed, by outcome (wrong_code, expired, too_many_attempts, not_found, already_used).",
     labelNames: ["reason"] as const,
     registers: [this.registry],
   });

@@ -1,5 +1,6 @@
 import { Code, ConnectError, type Interceptor, type StreamResponse, type UnaryResponse } from "@connectrpc/connect";
 
+import { OtpOutcome, OtpService } from "../../../gen/whatsapp/v1/otp_pb.js";
 import type { ServiceMetrics } from "../../observability/metrics.js";
 import { context, contextFromHeaders, markError, SpanKind, SpanStatusCode, trace, tracer } from "../../observability/spans.js";
 
@@ -72,10 +73,30 @@ export function createTelemetryInterceptor(metrics: ServiceMetrics): Interceptor
     }
     if (!response.stream) {
       finish(undefined);
+      if (service === OtpService.typeName) countOtp(metrics, method, req.message, response.message);
       return response;
     }
     return { ...response, message: timedStream(response.message, active, finish) };
   };
+}
+
+/**
+ * The OTP counters, read off OtpService's answers at the edge (the core has
+ * no metrics): a SendOtp that succeeded sent a code; a VerifyOtp answers an
+ * outcome, VERIFIED or the reason it failed (a bounded enum).
+ */
+function countOtp(metrics: ServiceMetrics, method: string, request: unknown, response: unknown): void {
+  const accountId = field(request, "accountId") || "unspecified";
+  if (method === OtpService.method.sendOtp.name) metrics.otpSent.inc({ account_id: accountId });
+  if (method !== OtpService.method.verifyOtp.name) return;
+  const outcome = (response as { outcome?: unknown } | null)?.outcome;
+  if (outcome === OtpOutcome.VERIFIED) metrics.otpVerified.inc({ account_id: accountId });
+  else if (typeof outcome === "number") metrics.otpFailed.inc({ reason: (OtpOutcome[outcome] ?? "unspecified").toLowerCase() });
+}
+
+function field(message: unknown, name: string): string {
+  const value = (message as Record<string, unknown> | null)?.[name];
+  return typeof value === "string" ? value : "";
 }
 
 function serverFault(code: Code): boolean {
