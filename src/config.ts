@@ -70,6 +70,10 @@ export interface Config {
   logLevel: LogLevel;
   /** How long SIGTERM waits for in-flight requests before closing connections. */
   shutdownGraceMs: number;
+  /** Time and count limits on the one port (see adapters/http/connection-limits.ts). */
+  http: HttpLimitsConfig;
+  /** How often the database's reachability is probed for gRPC health (ms). */
+  healthProbeIntervalMs: number;
   workers: ReadonlySet<Worker>;
   /** Idle time before an open conversation is closed, for tenants that set none. */
   conversationInactivityTimeoutSeconds: number;
@@ -79,6 +83,19 @@ export interface Config {
   templateSyncIntervalSeconds: number;
   /** One-time codes (OtpService): attempt limit, resend cooldown, send limits, default template. */
   otp: OtpConfig;
+}
+
+export interface HttpLimitsConfig {
+  /** A new connection (or a keep-alive one that went idle) must deliver a complete request head within this. */
+  headersTimeoutMs: number;
+  /** A request's body must have arrived this long after its head; 0 = no limit. Never cuts a response stream. */
+  requestTimeoutMs: number;
+  /** An HTTP/1.1 connection with no request in flight is closed after this. */
+  keepAliveTimeoutMs: number;
+  /** An HTTP/2 session with no open stream is closed after this. */
+  http2IdleTimeoutMs: number;
+  /** Connections held at once; more are closed on accept. */
+  maxConnections: number;
 }
 
 export interface OtpConfig {
@@ -307,6 +324,14 @@ export function loadConfig(env: Env = process.env): Config {
     encryptionKey: parseEncryptionKey(reader, embedded),
     logLevel: reader.oneOf<LogLevel>("LOG_LEVEL", LOG_LEVELS, "info"),
     shutdownGraceMs: reader.integer("SHUTDOWN_GRACE_MS", 10_000, 0, 600_000),
+    http: {
+      headersTimeoutMs: reader.integer("HTTP_HEADERS_TIMEOUT_MS", 10_000, 100, 600_000),
+      requestTimeoutMs: reader.integer("HTTP_REQUEST_TIMEOUT_MS", 30_000, 0, 3_600_000),
+      keepAliveTimeoutMs: reader.integer("HTTP_KEEPALIVE_TIMEOUT_MS", 65_000, 100, 3_600_000),
+      http2IdleTimeoutMs: reader.integer("HTTP2_IDLE_TIMEOUT_MS", 120_000, 100, 24 * 3_600_000),
+      maxConnections: reader.integer("HTTP_MAX_CONNECTIONS", 10_000, 1, 1_000_000),
+    },
+    healthProbeIntervalMs: reader.integer("HEALTH_PROBE_INTERVAL_MS", 500, 50, 60_000),
     workers: reader.subset<Worker>("WORKERS", ALL_WORKERS, ALL_WORKERS),
     conversationInactivityTimeoutSeconds: reader.integer("CONVERSATION_INACTIVITY_TIMEOUT_SECONDS", 24 * 3600, 60, 30 * 24 * 3600),
     inactivitySweepIntervalMs: reader.integer("INACTIVITY_SWEEP_INTERVAL_MS", 60_000, 100, 3_600_000),
@@ -339,4 +364,51 @@ export function loadConfig(env: Env = process.env): Config {
 
   if (reader.problems.length > 0) throw new ConfigError(reader.problems);
   return config;
+}
+
+/**
+ * Tuning of the sender worker (workers/sender.ts holds the defaults): tests
+ * and benches shorten delays and windows. Plain numbers, so the worker, the
+ * context and the tests share it without importing each other.
+ */
+export interface SenderTuning {
+  workerId?: string;
+  /** Slots are handed out this far ahead. Default 200 ms. */
+  horizonMs?: number;
+  /** Claims while busy. Default 50 ms. */
+  claimIntervalMs?: number;
+  /** Longest idle sleep without a wake-up. Default 500 ms. */
+  pollIntervalMs?: number;
+  /** Lease of a claimed job; far above the Graph timeout. Default 120 s. */
+  leaseMs?: number;
+  /** Share of each account's rate kept free for jitter. Default 0.04. */
+  headroom?: number;
+  /** Claimed sends not yet recorded, at most. Default 4,000. */
+  maxInFlight?: number;
+  /** Most jobs one claim takes for one account. Default 1,000. */
+  maxPerAccount?: number;
+  /** Results are recorded at least this often. Default 25 ms. */
+  flushIntervalMs?: number;
+  /** After a 130429, the account's next slot is pushed this far out. Default 1,000 ms. */
+  throttlePauseMs?: number;
+  /** Backoff of retryable errors (domain/send-policy.ts RetryPolicy). */
+  retry?: Partial<{ maxAttempts: number; baseDelayMs: number; maxDelayMs: number; pairRateBaseDelayMs: number }>;
+  /** The accounts' circuit breaker (domain/circuit-breaker.ts CircuitSettings). */
+  circuit?: Partial<{ failureThreshold: number; openMs: number; probeTimeoutMs: number }>;
+  /** How long and how often a send whose outcome is unknown is looked for in status webhooks. */
+  reconcile?: Partial<{ windowMs: number; checkEveryMs: number }>;
+  /** Jitter source (tests make it fixed). */
+  random?: () => number;
+}
+
+/** Tuning of the inbox worker (workers/inbox-worker.ts holds the defaults; bench/ and tests tune it). */
+export interface InboxTuning {
+  workerId?: string;
+  concurrency?: number;
+  batchSize?: number;
+  gatherMs?: number;
+  pollIntervalMs?: number;
+  leaseMs?: number;
+  maxAttempts?: number;
+  retryDelayMs?: number;
 }

@@ -14,28 +14,30 @@ import type { Logger } from "./observability/logger.js";
 import type { AccountRepository } from "./ports/account-repository.js";
 import { Wakeup } from "./adapters/shared/wakeup.js";
 import { openNatsConnection, type NatsLink } from "./adapters/nats/connection.js";
-import { InboxWriter, type InboxWriterOptions } from "./adapters/postgres/inbox-writer.js";
+import { InboxWriter, PostgresOwnDeliveries, type InboxWriterOptions } from "./adapters/postgres/inbox/inbox-writer.js";
+import { PostgresWebhookSecrets } from "./adapters/postgres/stores/account-webhook-secrets.js";
+import type { WebhookSecrets } from "./ports/webhook-inbox.js";
 import { WebhookCounters } from "./adapters/http/webhook-counters.js";
 import { DefaultProviderRegistry, type ProviderRegistryOptions } from "./adapters/providers/registry.js";
 import { registerDatabaseGauges } from "./adapters/metrics/database-gauges.js";
 import { ServiceMetrics } from "./observability/metrics.js";
 import type { ProviderRegistry } from "./ports/whatsapp-provider.js";
-import type { SenderTuning } from "./adapters/postgres/sender-worker.js";
-import type { InboundReaction, ProviderUpdateReaction } from "./adapters/postgres/inbound-reactions.js";
-import { PostgresConversationStore } from "./adapters/postgres/conversation-store.js";
-import { optOutKeywordReaction, userPreferencesReaction } from "./adapters/postgres/opt-out-reaction.js";
+import type { SenderTuning } from "./config.js";
+import { optOutKeywordReaction, otpTypedBackReaction, templateStatusReaction, userPreferencesReaction, type InboundReactions } from "./app/inbound-reactions.js";
+import { PostgresConversationStore } from "./adapters/postgres/stores/conversation-store.js";
 import type { ConversationStore } from "./ports/conversation-store.js";
-import { EventFeed, OutboxWakeup } from "./adapters/postgres/event-feed.js";
+import { EventFeed, OutboxWakeup } from "./adapters/postgres/outbox/event-feed.js";
 import { outboxRecordToEvent } from "./adapters/events/event-envelope.js";
 import type { Event } from "../gen/whatsapp/v1/events_pb.js";
 import { deriveCodeKey } from "./domain/otp/code.js";
-import { otpTypedBackReaction } from "./adapters/postgres/otp-reaction.js";
-import { revealingOtpCodes } from "./adapters/providers/sealed-otp-codes.js";
-import { PostgresTemplateStore } from "./adapters/postgres/template-store.js";
-import { templateStatusReaction } from "./adapters/postgres/template-status-reaction.js";
+import { codeSealer, revealingOtpCodes } from "./adapters/providers/sealed-otp-codes.js";
+import { PostgresTemplateStore } from "./adapters/postgres/stores/template-store.js";
 import { DefaultTemplateProviders } from "./adapters/providers/template-providers.js";
 import type { TemplateStore } from "./ports/template-store.js";
 import type { TemplateProviders } from "./ports/template-provider.js";
+import { PostgresOutboundStore } from "./adapters/postgres/stores/outbound-store.js";
+import { PostgresOtpStore } from "./adapters/postgres/stores/otp-store.js";
+import type { RpcDeps } from "./adapters/rpc/routes.js";
 
 /**
  * Every dependency, built once from the configuration. Handlers and use
@@ -55,7 +57,9 @@ export interface AppContext {
   health: HealthStatus;
   /** Durable, group-committed writes of webhook deliveries to the inbox. */
   inboxWriter: InboxWriter;
-  /** Webhook outcomes counted in memory (for /metrics). */
+  /** Per-account webhook secrets (`/webhook/{account_id}`). */
+  webhookSecrets: WebhookSecrets;
+  /** Webhook outcomes counted in memory (the same outcomes are on /metrics as whatsapp_webhook_requests_total). */
   webhookCounters: WebhookCounters;
   /** The Prometheus registry `/metrics` answers from (one per running service). */
   metrics: ServiceMetrics;
@@ -75,8 +79,10 @@ export interface AppContext {
   templateProviders: TemplateProviders;
   /** The NATS connection (reconnecting in the background); undefined without NATS_URL. */
   nats: NatsLink | undefined;
-  /** What follows newly stored inbound messages, in their transaction (see adapters/postgres/inbound-reactions.ts). */
-  inboundReactions: { messages: InboundReaction[]; providerUpdates: ProviderUpdateReaction[] };
+  /** What follows newly stored inbound messages, in their transaction (see app/inbound-reactions.ts). */
+  inboundReactions: InboundReactions;
+  /** What the RPC handlers use, service by service (adapters/rpc/routes.ts): the parts above, and the stores only they use. */
+  rpc: RpcDeps;
   /** Time-ordered ids (UUIDv7): index-friendly and sortable by creation. */
   newId: () => string;
   now: () => Date;
@@ -116,15 +122,16 @@ export async function createAppContext(config: Config, logger: Logger, overrides
   const eventFeed = new EventFeed({ db: database.db, decode: outboxRecordToEvent, logger: logger.child({ component: "event-feed" }) });
   outboxWakeup.onNotify(() => eventFeed.wake());
   registerDatabaseGauges(metrics, database.db, (error) => logger.warn({ err: error }, "reading a /metrics gauge from the database failed"));
+  const ownDeliveries = new PostgresOwnDeliveries(database.db);
   const providers = new DefaultProviderRegistry({
-    db: database.db,
+    inbox: ownDeliveries,
     graphUrl: config.whatsappGraphUrl,
     graphVersion: config.whatsappApiVersion,
     inboxWakeup,
     metrics,
     ...overrides.providers,
   });
-  return {
+  const app: Omit<AppContext, "rpc"> = {
     config,
     logger,
     database,
@@ -140,6 +147,7 @@ export async function createAppContext(config: Config, logger: Logger, overrides
     otpCodeKey,
     health: new HealthStatus(),
     inboxWriter,
+    webhookSecrets: new PostgresWebhookSecrets(database.db, box),
     webhookCounters: new WebhookCounters(),
     metrics,
     inboxWakeup,
@@ -150,7 +158,7 @@ export async function createAppContext(config: Config, logger: Logger, overrides
     providers: revealingOtpCodes(providers, box),
     templates: new PostgresTemplateStore(database.db, { newId: () => uuidv7(), onEventsCommitted: () => outboxWakeup.notify() }),
     templateProviders: new DefaultTemplateProviders({
-      db: database.db,
+      inbox: ownDeliveries,
       graphUrl: config.whatsappGraphUrl,
       graphVersion: config.whatsappApiVersion,
       inboxWakeup,
@@ -170,6 +178,47 @@ export async function createAppContext(config: Config, logger: Logger, overrides
       providers.close();
       await nats?.close();
       await database.close();
+    },
+  };
+  return { ...app, rpc: rpcDeps(app) };
+}
+
+/** The RPC handlers' share of the context: each service gets the few ports and settings its handlers use. */
+function rpcDeps(app: Omit<AppContext, "rpc">): RpcDeps {
+  const { accounts, conversations, templates, templateProviders, eventFeed, providers, newId, now, config } = app;
+  const notify = {
+    onEventsCommitted: () => app.outboxWakeup.notify(),
+    // Queued sends (a message, a code) start at once instead of at the sender's next poll.
+    onJobsCommitted: () => app.sendWakeup.notify(),
+  };
+  const { otp } = config;
+  return {
+    health: app.health,
+    accountService: { accounts, newId, now },
+    messagingService: { outbound: new PostgresOutboundStore(app.database.db, { newId, ...notify }), accounts, providers, templates, newId, now },
+    conversationService: {
+      conversations,
+      templates,
+      eventFeed,
+      defaultInactivityTimeoutSeconds: config.conversationInactivityTimeoutSeconds,
+      newId,
+      now,
+    },
+    templateService: { templates, accounts, templateProviders, newId, now },
+    otpService: {
+      otps: new PostgresOtpStore(app.database.db, { newId, ...notify }),
+      policy: {
+        maxAttempts: otp.maxAttempts,
+        resendCooldownMs: otp.resendCooldownSeconds * 1000,
+        maxPerPhonePerHour: otp.maxPerPhonePerHour,
+        maxPerTenantPerMinute: otp.maxPerTenantPerMinute,
+        templateName: otp.templateName,
+        templateLanguage: otp.templateLanguage,
+      },
+      codeKey: app.otpCodeKey,
+      sealCode: codeSealer(app.secretBox),
+      newId,
+      now,
     },
   };
 }

@@ -32,7 +32,13 @@ async function main(): Promise<void> {
   if (service.metricsUrl) logger.info({ url: `${service.metricsUrl}/metrics` }, "serving /metrics on METRICS_ADDRESS");
 
   const shutdown = (signal: string) => {
-    logger.info({ signal }, "shutting down");
+    logger.info({ signal, graceMs: config.shutdownGraceMs }, "shutting down");
+    // The drain is bounded (SHUTDOWN_GRACE_MS); anything still running after it is not waited for. Nothing is
+    // lost by that (every acknowledged request was committed), but the exit code says the drain did not finish.
+    setTimeout(() => {
+      logger.error({ graceMs: config.shutdownGraceMs }, "shutdown grace elapsed before the drain finished; exiting");
+      process.exit(1);
+    }, config.shutdownGraceMs + 500).unref();
     service
       .stop()
       // The last spans (the drain's) are flushed to the collector before the process goes.

@@ -11,9 +11,11 @@ import { v7 as uuidv7 } from "uuid";
 import type { Account } from "../../gen/whatsapp/v1/account_pb.js";
 import { ConversationSource, ConversationStatus } from "../../gen/whatsapp/v1/common_pb.js";
 import { ConversationCloseReason, ConversationClosedEventSchema } from "../../gen/whatsapp/v1/events_pb.js";
-import { InactivityCloser } from "../../src/adapters/postgres/inactivity-closer.js";
+import { PostgresInactiveConversations } from "../../src/adapters/postgres/stores/inactive-conversations.js";
+import { InactivityCloser } from "../../src/workers/inactivity-closer.js";
 import { createLogger } from "../../src/observability/logger.js";
-import { createAccount, eventually, newWaId, receive, startHarness, tenantClients, type Harness, type Tenant } from "./support.js";
+import { createAccount, newWaId, receive, startHarness, tenantClients, type Harness, type Tenant } from "./support.js";
+import { eventually } from "../kit/eventually.js";
 
 const HOUR = 60 * 60 * 1000;
 const silent = createLogger({ level: "silent", pretty: false });
@@ -46,7 +48,7 @@ describe("inactivity job, two replicas at once", () => {
 
     const closer = () =>
       new InactivityCloser({
-        db: harness.svc.service.app.database.db,
+        conversations: new PostgresInactiveConversations(harness.svc.service.app.database.db),
         logger: silent,
         newId: uuidv7,
         now: harness.now,
@@ -97,7 +99,7 @@ describe("inactivity job as the service's scheduler worker", () => {
     expect(first!.status).toBe(ConversationStatus.ACTIVE);
 
     harness.advance(24 * HOUR + 60_000);
-    await eventually(async () => {
+    await eventually("the idle conversation to be closed", async () => {
       const { conversation } = await tenant.conversations.getConversation({ conversationId: first!.id });
       return conversation!.status === ConversationStatus.CLOSED ? conversation : undefined;
     });

@@ -13,11 +13,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Event } from "../../gen/whatsapp/v1/events_pb.js";
 import { outboxRecordToEvent } from "../../src/adapters/events/event-envelope.js";
 import { migrate, openDatabase, queryRows, type DatabaseHandle } from "../../src/adapters/postgres/index.js";
-import { EventFeed, type EventFeedOptions, type EventWatch } from "../../src/adapters/postgres/event-feed.js";
-import { appendToOutbox } from "../../src/adapters/postgres/outbox.js";
+import { EventFeed, type EventFeedOptions, type EventWatch } from "../../src/adapters/postgres/outbox/event-feed.js";
+import { appendToOutbox } from "../../src/adapters/postgres/outbox/outbox.js";
 import { createTestDatabase, type TestDatabase } from "../support/database.js";
 import { uniqueTenant } from "../support/service.js";
-import { commitEvents, eventually, makeEvent } from "./watch-support.js";
+import { commitEvents, makeEvent } from "./watch-support.js";
+import { eventually } from "../kit/eventually.js";
 
 const quiet = { info: () => {}, warn: () => {}, error: () => {} };
 

@@ -7,17 +7,16 @@
 import { inArray, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-import { planBatches } from "../../src/adapters/postgres/inbox-batches.js";
-import { queryRows } from "../../src/adapters/postgres/database.js";
+import { planBatches } from "../../src/workers/inbox-batches.js";
+import { queryRows } from "../../src/adapters/postgres/db/database.js";
 import { webhookInbox } from "../../src/adapters/postgres/schema/control.js";
-import { tenantSchemaName } from "../../src/adapters/postgres/tenant-scope.js";
+import { tenantSchemaName } from "../../src/adapters/postgres/db/tenant-scope.js";
 import {
   countRows,
   createInboundDatabase,
   createMetaAccount,
   createWorker,
   eventsNamed,
-  eventually,
   inboxRow,
   insertDelivery,
   metaFixture,
@@ -26,6 +25,7 @@ import {
   type InboundDatabase,
   type Payload,
 } from "./support/inbound-harness.js";
+import { eventually } from "../kit/eventually.js";
 
 let database: InboundDatabase;
 
@@ -93,7 +93,7 @@ describe("several deliveries per transaction", () => {
     expect(await countRows(database.db, ids.tenantId, "messages")).toBe(6);
     expect(worker.stats()).toMatchObject({ processed: 6, failedAttempts: 1, failed: 0 });
 
-    const failed = await eventually(async () => {
+    const failed = await eventually("the poison delivery to be failed", async () => {
       await worker.runOnce();
       const row = await inboxRow(database.db, poison);
       return row.status === "failed" ? row : undefined;

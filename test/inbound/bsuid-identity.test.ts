@@ -8,8 +8,8 @@
 import { asc, eq, inArray } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-import type { InboxWorker } from "../../src/adapters/postgres/inbox-worker.js";
-import { PostgresInboundStore } from "../../src/adapters/postgres/inbound-store.js";
+import type { InboxWorker } from "../../src/workers/inbox-worker.js";
+import { PostgresInboundStore } from "../../src/adapters/postgres/inbox/inbound-store.js";
 import type { ContactProfile } from "../../src/domain/inbound.js";
 import { v7 as uuidv7 } from "uuid";
 import { webhookInbox } from "../../src/adapters/postgres/schema/control.js";
@@ -21,7 +21,6 @@ import {
   createWorker,
   drain,
   eventsNamed,
-  eventually,
   inTenant,
   insertDelivery,
   metaFixture,
@@ -30,6 +29,7 @@ import {
   type InboundDatabase,
   type Payload,
 } from "./support/inbound-harness.js";
+import { eventually } from "../kit/eventually.js";
 
 let database: InboundDatabase;
 
@@ -232,12 +232,12 @@ describe("concurrent first deliveries", () => {
     for (const worker of workers) worker.start();
     try {
       await eventually(
+        "the racing deliveries",
         async () => {
           const rows = await database.db.select({ status: webhookInbox.status }).from(webhookInbox).where(inArray(webhookInbox.id, inboxIds));
           return rows.length === inboxIds.length && rows.every((r) => r.status === "processed") ? true : undefined;
         },
-        60_000,
-        "the racing deliveries",
+        { timeoutMs: 60_000 },
       );
     } finally {
       await Promise.all(workers.map((w) => w.stop()));

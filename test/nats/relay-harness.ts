@@ -14,9 +14,9 @@ import { MessageType } from "../../gen/whatsapp/v1/message_pb.js";
 import { openNatsConnection, type NatsLink } from "../../src/adapters/nats/connection.js";
 import { createOutboxRelay, type OutboxRelay, type OutboxRelayOptions } from "../../src/adapters/nats/outbox-relay.js";
 import type { StreamSettings } from "../../src/adapters/nats/stream.js";
-import { openDatabase, queryRows, type DatabaseHandle } from "../../src/adapters/postgres/database.js";
-import { LeaderRole, postgresLeaderLock, type LeaderLock } from "../../src/adapters/postgres/leader-lock.js";
-import { appendToOutbox, type OutboxEvent } from "../../src/adapters/postgres/outbox.js";
+import { openDatabase, queryRows, type DatabaseHandle } from "../../src/adapters/postgres/db/database.js";
+import { LeaderRole, postgresLeaderLock, type LeaderLock } from "../../src/adapters/postgres/db/leader-lock.js";
+import { appendToOutbox, type OutboxEvent } from "../../src/adapters/postgres/outbox/outbox.js";
 import { Wakeup } from "../../src/adapters/shared/wakeup.js";
 
 export interface LogRecord {
@@ -124,18 +124,3 @@ export async function unpublishedCount(db: DatabaseHandle, tenantId: string): Pr
   return Number(row?.n ?? 0);
 }
 
-/** Polls `probe` until it returns a value other than undefined, or fails with `what` at the deadline. */
-export async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ""}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}

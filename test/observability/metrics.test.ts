@@ -13,7 +13,7 @@ import { v7 as uuidv7 } from "uuid";
 import { MessageStatus } from "../../gen/whatsapp/v1/message_pb.js";
 import { MessagingService } from "../../gen/whatsapp/v1/messaging_pb.js";
 import { FAST_SENDER } from "../outbound/support/outbound-harness.js";
-import { eventually } from "../support/eventually.js";
+import { eventually } from "../kit/eventually.js";
 import { GraphSimulator } from "../support/graph-simulator.js";
 import { contact, deliver, messagesChange, metaEnvelope, newWamid, statusUpdate, textMessage, type StatusName } from "../support/meta-simulator.js";
 import { startNatsServer, type NatsTestServer } from "../support/nats-server.js";
@@ -137,25 +137,25 @@ describe("/metrics", () => {
     expect(forged.status).toBe(401);
 
     const messaging = clientFor(MessagingService, service.service.url, TENANT);
-    await eventually(async () => (valueOf(await scrape(service.service.url), "whatsapp_messages_received_total", { account_id: accountId }) === 3 ? true : undefined), 20_000);
+    await eventually("the expected state", async () => (valueOf(await scrape(service.service.url), "whatsapp_messages_received_total", { account_id: accountId }) === 3 ? true : undefined), { timeoutMs: 20_000 });
     const ids: string[] = [];
     for (const to of [ANA, BEN, REFUSED]) {
       const { message } = await messaging.sendMessage({ accountId, to: `+${to}`, content: { case: "text", value: { body: "thanks" } } });
       ids.push(message!.id);
     }
     const status = async (id: string) => (await messaging.getMessage({ messageId: id })).message?.status;
-    await eventually(async () => ((await status(ids[2]!)) === MessageStatus.FAILED ? true : undefined), 20_000);
-    const wamidOf = async (id: string) => eventually(async () => simulator.acceptedFor(id)[0]?.wamid, 20_000);
+    await eventually("the expected state", async () => ((await status(ids[2]!)) === MessageStatus.FAILED ? true : undefined), { timeoutMs: 20_000 });
+    const wamidOf = async (id: string) => eventually("the expected state", async () => simulator.acceptedFor(id)[0]?.wamid, { timeoutMs: 20_000 });
     const anaWamid = await wamidOf(ids[0]!);
     await wamidOf(ids[1]!);
     // Ana's message is delivered and read; Ben's is only sent.
     await signed(statuses(anaWamid, ANA, ["sent", "delivered", "read"]));
-    await eventually(async () => ((await status(ids[0]!)) === MessageStatus.READ ? true : undefined), 20_000);
+    await eventually("the expected state", async () => ((await status(ids[0]!)) === MessageStatus.READ ? true : undefined), { timeoutMs: 20_000 });
 
-    const families = await eventually(async () => {
+    const families = await eventually("the expected state", async () => {
       const f = await scrape(service.service.url);
       return valueOf(f, "whatsapp_messages_read_total", { account_id: accountId }) === 1 ? f : undefined;
-    }, 20_000);
+    }, { timeoutMs: 20_000 });
     const account = { account_id: accountId };
     expect(valueOf(families, "whatsapp_messages_received_total", account)).toBe(3);
     expect(valueOf(families, "whatsapp_messages_sent_total", account)).toBe(2);

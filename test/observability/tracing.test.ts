@@ -13,7 +13,7 @@ import { MessagingService } from "../../gen/whatsapp/v1/messaging_pb.js";
 import { AccountService } from "../../gen/whatsapp/v1/account_pb.js";
 import { shutdownTracing, startTracing } from "../../src/observability/tracing.js";
 import { FAST_SENDER } from "../outbound/support/outbound-harness.js";
-import { eventually } from "../support/eventually.js";
+import { eventually } from "../kit/eventually.js";
 import { GraphSimulator } from "../support/graph-simulator.js";
 import { contact, deliver, messagesChange, metaEnvelope, newWamid, textMessage } from "../support/meta-simulator.js";
 import { startNatsServer, type NatsTestServer } from "../support/nats-server.js";
@@ -86,7 +86,7 @@ afterAll(async () => {
 
 /** Waits until the receiver holds a span matching `match`, and returns it. */
 function spanWhere(match: (span: ReceivedSpan) => boolean, timeoutMs = 20_000): Promise<ReceivedSpan> {
-  return eventually(async () => receiver.spans.find(match), timeoutMs);
+  return eventually("a span the receiver got", async () => receiver.spans.find(match), { timeoutMs });
 }
 
 describe("traces", () => {
@@ -110,14 +110,14 @@ describe("traces", () => {
     expect(edge.serviceName).toBe("whatsapp-service-test");
 
     // The event reaches the stream with the trace's context.
-    const received = await eventually(async () => {
+    const received = await eventually("the expected state", async () => {
       const events = await nats.collectEvents(STREAM, `whatsapp.${TENANT}.message.received`);
       return events[0];
-    }, 20_000);
+    }, { timeoutMs: 20_000 });
     expect(received.traceparent).toMatch(new RegExp(`^00-${edge.traceId}-[0-9a-f]{16}-0[01]$`));
 
     // Everything in between is in the same trace.
-    const processing = await spanWhere((s) => s.traceId === edge.traceId && s.name === "inbox.process_delivery");
+    const processing = await spanWhere((s) => s.traceId === edge.traceId && s.name === "inbox.process");
     expect(processing.links.some((l) => l.spanId === edge.spanId)).toBe(true);
     const publish = await spanWhere((s) => s.traceId === edge.traceId && s.kind === SPAN_KIND.producer && s.name === "publish message.received");
     expect(publish.attributes["messaging.system"]).toBe("nats");
@@ -137,7 +137,7 @@ describe("traces", () => {
     const messaging = clientFor(MessagingService, service.service.url, TENANT);
     const { message } = await messaging.sendMessage({ accountId, to: `+${CUSTOMER}`, content: { case: "text", value: { body: "¡Hola!" } } });
     const messageId = message!.id;
-    await eventually(async () => simulator.acceptedFor(messageId)[0], 20_000);
+    await eventually("the expected state", async () => simulator.acceptedFor(messageId)[0], { timeoutMs: 20_000 });
 
     const rpc = await spanWhere((s) => s.name === "whatsapp.v1.MessagingService/SendMessage" && s.kind === SPAN_KIND.server);
     expect(rpc.attributes["rpc.system"]).toBe("connect_rpc");
@@ -175,7 +175,7 @@ describe("logs", () => {
     ]);
     const accounts = createClient(AccountService, transport);
     await accounts.getAccount({ accountId });
-    const line = await eventually(async () =>
+    const line = await eventually("the expected state", async () =>
       service
         .logText()
         .split("\n")

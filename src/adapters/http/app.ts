@@ -1,26 +1,46 @@
+import type { ConnectRouter } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
-import type { AppContext } from "../../context.js";
+import type { Config } from "../../config.js";
+import type { Logger } from "../../observability/logger.js";
+import type { NatsLink } from "../nats/connection.js";
 import { createAccessControl } from "../auth/access-control.js";
 import { createAuditInterceptor } from "../rpc/audit.js";
 import { createAccessInterceptors } from "../rpc/auth-interceptor.js";
 import { createLoggingInterceptor } from "../rpc/logging.js";
 import { createTelemetryInterceptor } from "../rpc/telemetry.js";
 import { serveMetrics } from "../metrics/metrics-route.js";
-import { routes } from "../rpc/routes.js";
 import { createValidationInterceptor } from "../rpc/validation.js";
 import { serveHealth } from "./health-routes.js";
 import { sendJson, type AnyRequest, type AnyResponse } from "./json.js";
 import type { RequestHandler } from "./one-port-server.js";
-import { createMetaWebhookHandler } from "./webhook-routes.js";
+import { createMetaWebhookHandler, type MetaWebhookDeps } from "./webhook-routes.js";
 
 /** Request bodies above this are refused before they are read whole (Connect's own limit). */
 export const MAX_RPC_BODY_BYTES = 4 * 1024 * 1024;
+
+/** How RPC request JSON is read (see createHttpHandler): unknown names are refused, not dropped. */
+export const STRICT_JSON_READ = { ignoreUnknownFields: false } as const;
 
 /**
  * The whole HTTP surface of the port: Connect, gRPC and gRPC-Web for every
  * service, and the plain routes (Meta webhooks, health) for everything else.
  */
-export function createHttpHandler(app: AppContext, state: { serving: () => boolean }): RequestHandler {
+export interface HttpDeps extends MetaWebhookDeps {
+  config: Config;
+  logger: Logger;
+  /** For the readiness check only. */
+  database: { ping(): Promise<void>; kind: "postgres" | "pglite" };
+  nats: Pick<NatsLink, "state"> | undefined;
+  /** The Connect services (rpc/routes.ts), bound to their dependencies by the composition root. */
+  routes: (router: ConnectRouter) => void;
+  /** Live accounts per status, for `/health/whatsapp`. */
+  accountStatuses: () => Promise<Record<string, number>>;
+}
+
+export function createHttpHandler(
+  app: HttpDeps,
+  state: { serving: () => boolean; database?: () => { reachable: boolean; latencyMs: number | undefined } },
+): RequestHandler {
   const metaWebhook = createMetaWebhookHandler(app);
   const fallback = (req: AnyRequest, res: AnyResponse) => {
     // Webhooks first: they are the hot path of the plain routes.
@@ -31,6 +51,8 @@ export function createHttpHandler(app: AppContext, state: { serving: () => boole
           serveHealth(req, res, {
             serving: state.serving,
             pingDatabase: () => app.database.ping(),
+            ...(state.database ? { databaseState: state.database } : {}),
+            accountStatuses: app.accountStatuses,
             databaseKind: app.database.kind,
             natsState: () => app.nats?.state ?? "disabled",
           }),
@@ -50,7 +72,7 @@ export function createHttpHandler(app: AppContext, state: { serving: () => boole
   const access = createAccessControl(app.config, app.logger);
 
   return connectNodeAdapter({
-    routes: routes(app),
+    routes: app.routes,
     // Order matters: telemetry is outermost so the span is active for all the
     // others (their log lines carry its trace id) and it records the final
     // code the caller got; logging sees every outcome (including refusals by the
@@ -64,6 +86,13 @@ export function createHttpHandler(app: AppContext, state: { serving: () => boole
       createValidationInterceptor(),
     ],
     readMaxBytes: MAX_RPC_BODY_BYTES,
+    // JSON requests are read strictly, as proto3 JSON's own default: an
+    // unknown field name or enum name is InvalidArgument naming the field.
+    // Connect's default ignores both, which turns a typo into silent data
+    // loss — `"priority":"PRIORITY_NOPE"` queued at the default priority,
+    // a misspelled `idempotencyKye` sent twice. Binary protobuf keeps its
+    // usual forward compatibility (unknown fields are skipped).
+    jsonOptions: STRICT_JSON_READ,
     fallback,
   });
 }

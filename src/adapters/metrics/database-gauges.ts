@@ -1,7 +1,7 @@
 import { sql } from "drizzle-orm";
 
 import type { ServiceMetrics } from "../../observability/metrics.js";
-import { queryRows, type Database } from "../postgres/database.js";
+import { queryRows, type Database } from "../postgres/db/database.js";
 
 /** Circuit states as gauge values (see domain/circuit-breaker.ts). */
 const CIRCUIT_VALUE: Readonly<Record<string, number>> = { closed: 0, half_open: 1, open: 2 };

@@ -5,7 +5,7 @@
  */
 import type { Provider } from "../../domain/account.js";
 import type { ProviderAccount, ProviderRegistry, SendOutcome, WhatsAppProvider } from "../../ports/whatsapp-provider.js";
-import type { Database } from "../postgres/database.js";
+import type { OwnDeliveries } from "../../ports/webhook-inbox.js";
 import type { ServiceMetrics } from "../../observability/metrics.js";
 import type { Wakeup } from "../shared/wakeup.js";
 import { GraphClient } from "./meta/graph-client.js";
@@ -13,14 +13,15 @@ import { MetaProvider } from "./meta/meta-provider.js";
 import { SandboxProvider, type SandboxProviderOptions } from "./sandbox/sandbox-provider.js";
 
 export interface ProviderRegistryOptions {
-  db: Database;
+  /** Where the sandbox writes its status deliveries (the webhook inbox). */
+  inbox: OwnDeliveries;
   /** WHATSAPP_GRAPH_URL, WHATSAPP_API_VERSION. */
   graphUrl: string;
   graphVersion: string;
   /** Graph API call timeout. Default 10 s. */
   graphTimeoutMs?: number;
   inboxWakeup?: Wakeup;
-  sandbox?: Omit<SandboxProviderOptions, "db" | "inboxWakeup">;
+  sandbox?: Omit<SandboxProviderOptions, "inbox" | "inboxWakeup">;
   /** Graph API latency and errors (the `/metrics` registry). */
   metrics?: ServiceMetrics;
 }
@@ -33,7 +34,7 @@ export class DefaultProviderRegistry implements ProviderRegistry {
     this.#graph = new GraphClient({ baseUrl: options.graphUrl, version: options.graphVersion, timeoutMs: options.graphTimeoutMs, metrics: options.metrics });
     this.#providers = {
       meta: new MetaProvider(this.#graph),
-      sandbox: new SandboxProvider({ db: options.db, inboxWakeup: options.inboxWakeup, ...options.sandbox }),
+      sandbox: new SandboxProvider({ inbox: options.inbox, inboxWakeup: options.inboxWakeup, ...options.sandbox }),
       twilio: new NotYetSupported("twilio"),
     };
   }

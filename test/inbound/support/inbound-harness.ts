@@ -13,7 +13,8 @@ import { asc, eq, sql } from "drizzle-orm";
 import { v7 as uuidv7 } from "uuid";
 
 import { SecretBox } from "../../../src/adapters/crypto/secret-box.js";
-import { InboxWorker, type InboxWorkerOptions } from "../../../src/adapters/postgres/inbox-worker.js";
+import { PostgresInboxQueue } from "../../../src/adapters/postgres/inbox/inbox-queue.js";
+import { InboxWorker, type InboxWorkerOptions } from "../../../src/workers/inbox-worker.js";
 import {
   migrate,
   openDatabase,
@@ -136,8 +137,15 @@ export async function insertDelivery(db: Database, body: unknown, options: { rec
   return id;
 }
 
-export function createWorker(db: Database, options: Partial<InboxWorkerOptions> = {}): InboxWorker {
-  return new InboxWorker({ db, logger: silentLogger, newId: () => uuidv7(), now: () => new Date(), retryDelayMs: 1, ...options });
+export function createWorker(
+  db: Database,
+  options: Partial<Omit<InboxWorkerOptions, "queue">> = {},
+): InboxWorker {
+  const tuning = options;
+  const newId = tuning.newId ?? (() => uuidv7());
+  const now = tuning.now ?? (() => new Date());
+  const queue = new PostgresInboxQueue(db, { newId, now });
+  return new InboxWorker({ queue, logger: silentLogger, newId, now, retryDelayMs: 1, ...tuning });
 }
 
 /** Runs claim-and-process rounds until nothing is claimable. */
@@ -147,16 +155,6 @@ export async function drain(worker: InboxWorker): Promise<void> {
   }
 }
 
-/** Polls `check` until it returns a value other than undefined, or fails after `timeoutMs`. */
-export async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 20_000, what = "condition"): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
 
 export async function inboxRow(db: Database, id: string) {
   const [row] = await db.select().from(webhookInbox).where(eq(webhookInbox.id, id));
