@@ -45,4 +45,4 @@ EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 8000) + '/health', { signal: AbortSignal.timeout(4000) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # Exec form: SIGTERM reaches node directly (no shell in between), which drains and exits 0.
-CMD ["node", "dist/src/main.js"]
+CMD ["node", "--import", "./dist/src/observability/register.js", "dist/src/main.js"]

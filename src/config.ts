@@ -17,6 +17,8 @@ export type IamFailureMode = "deny" | "allow";
 export interface Config {
   port: number;
   host: string;
+  /** METRICS_ADDRESS: `/metrics` also on its own listener (host:port); undefined → only on the service port. */
+  metricsAddress: ListenAddress | undefined;
   /** Unset → embedded PGlite under `dataDir` (local trial mode). */
   databaseUrl: string | undefined;
   dataDir: string;
@@ -206,6 +208,35 @@ class EnvReader {
 }
 
 /** Never echo the value: it is a secret, and a near-miss would leak most of it. */
+export interface ListenAddress {
+  host: string;
+  port: number;
+}
+
+/**
+ * METRICS_ADDRESS as `host:port`, `[ipv6]:port` or `:port` (all interfaces).
+ * Port 0 picks a free one (tests).
+ */
+export function parseListenAddress(raw: string): ListenAddress | string {
+  const match = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9.-]*)):(\d{1,5})$/.exec(raw.trim());
+  if (!match) return "must be host:port, [ipv6]:port or :port";
+  const port = Number(match[3]);
+  if (port > 65535) return `port must be 0-65535 (got ${port})`;
+  const host = match[1] ?? (match[2] || "0.0.0.0");
+  return { host, port };
+}
+
+function parseMetricsAddress(reader: EnvReader): ListenAddress | undefined {
+  const raw = reader.optional("METRICS_ADDRESS");
+  if (raw === undefined) return undefined;
+  const parsed = parseListenAddress(raw);
+  if (typeof parsed === "string") {
+    reader.problems.push(`METRICS_ADDRESS: ${parsed} (got "${raw}")`);
+    return undefined;
+  }
+  return parsed;
+}
+
 function parseEncryptionKey(reader: EnvReader, embedded: boolean): Buffer | undefined {
   const raw = reader.optional("ENCRYPTION_KEY");
   if (raw === undefined) {
@@ -259,6 +290,7 @@ export function loadConfig(env: Env = process.env): Config {
   const config: Config = {
     port: reader.integer("PORT", 8000, 0, 65535),
     host: reader.string("HOST", "0.0.0.0"),
+    metricsAddress: parseMetricsAddress(reader),
     databaseUrl,
     dataDir: reader.string("DATA_DIR", "./data"),
     embedded,

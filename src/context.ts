@@ -19,6 +19,8 @@ import { PostgresWebhookSecrets } from "./adapters/postgres/stores/account-webho
 import type { WebhookSecrets } from "./ports/webhook-inbox.js";
 import { WebhookCounters } from "./adapters/http/webhook-counters.js";
 import { DefaultProviderRegistry, type ProviderRegistryOptions } from "./adapters/providers/registry.js";
+import { registerDatabaseGauges } from "./adapters/metrics/database-gauges.js";
+import { ServiceMetrics } from "./observability/metrics.js";
 import type { ProviderRegistry } from "./ports/whatsapp-provider.js";
 import type { SenderTuning } from "./config.js";
 import { optOutKeywordReaction, otpTypedBackReaction, templateStatusReaction, userPreferencesReaction, type InboundReactions } from "./app/inbound-reactions.js";
@@ -57,8 +59,10 @@ export interface AppContext {
   inboxWriter: InboxWriter;
   /** Per-account webhook secrets (`/webhook/{account_id}`). */
   webhookSecrets: WebhookSecrets;
-  /** Webhook outcomes counted in memory (no /metrics route serves them yet). */
+  /** Webhook outcomes counted in memory (the same outcomes are on /metrics as whatsapp_webhook_requests_total). */
   webhookCounters: WebhookCounters;
+  /** The Prometheus registry `/metrics` answers from (one per running service). */
+  metrics: ServiceMetrics;
   /** Notified after a webhook delivery is committed to the inbox. */
   inboxWakeup: Wakeup;
   /** Notified after events are committed to the outbox (wakes the relay and the event feed). */
@@ -98,7 +102,8 @@ export interface ContextOverrides {
 
 export async function createAppContext(config: Config, logger: Logger, overrides: ContextOverrides = {}): Promise<AppContext> {
   const encryptionKey = config.encryptionKey ?? (await embeddedKey(config, logger));
-  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, logger });
+  const metrics = new ServiceMetrics();
+  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, logger, metrics });
   try {
     const migrated = await migrate(database.db, { ...overrides.migrationFolders, logger });
     logger.info({ ...migrated, database: database.kind }, "database migrated");
@@ -116,12 +121,14 @@ export async function createAppContext(config: Config, logger: Logger, overrides
   const outboxWakeup = new OutboxWakeup();
   const eventFeed = new EventFeed({ db: database.db, decode: outboxRecordToEvent, logger: logger.child({ component: "event-feed" }) });
   outboxWakeup.onNotify(() => eventFeed.wake());
+  registerDatabaseGauges(metrics, database.db, (error) => logger.warn({ err: error }, "reading a /metrics gauge from the database failed"));
   const ownDeliveries = new PostgresOwnDeliveries(database.db);
   const providers = new DefaultProviderRegistry({
     inbox: ownDeliveries,
     graphUrl: config.whatsappGraphUrl,
     graphVersion: config.whatsappApiVersion,
     inboxWakeup,
+    metrics,
     ...overrides.providers,
   });
   const app: Omit<AppContext, "rpc"> = {
@@ -142,6 +149,7 @@ export async function createAppContext(config: Config, logger: Logger, overrides
     inboxWriter,
     webhookSecrets: new PostgresWebhookSecrets(database.db, box),
     webhookCounters: new WebhookCounters(),
+    metrics,
     inboxWakeup,
     outboxWakeup,
     eventFeed,

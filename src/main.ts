@@ -1,5 +1,6 @@
 import { ConfigError, loadConfig, type Config } from "./config.js";
 import { createLogger } from "./observability/logger.js";
+import { shutdownTracing } from "./observability/tracing.js";
 import { startService } from "./server.js";
 
 /** Exit code for a configuration the process cannot start with (distinct from a crash). */
@@ -28,6 +29,7 @@ async function main(): Promise<void> {
   }
   const service = await startService(config, logger);
   logger.info({ url: service.url, port: service.port, database: service.app.database.kind }, `listening on ${service.url} (Connect, gRPC, gRPC-Web; HTTP/1.1 and h2c)`);
+  if (service.metricsUrl) logger.info({ url: `${service.metricsUrl}/metrics` }, "serving /metrics on METRICS_ADDRESS");
 
   const shutdown = (signal: string) => {
     logger.info({ signal, graceMs: config.shutdownGraceMs }, "shutting down");
@@ -37,7 +39,11 @@ async function main(): Promise<void> {
       logger.error({ graceMs: config.shutdownGraceMs }, "shutdown grace elapsed before the drain finished; exiting");
       process.exit(1);
     }, config.shutdownGraceMs + 500).unref();
-    service.stop().then(
+    service
+      .stop()
+      // The last spans (the drain's) are flushed to the collector before the process goes.
+      .then(() => shutdownTracing())
+      .then(
       () => process.exit(0),
       (error: unknown) => {
         logger.error({ err: error }, "shutdown failed");

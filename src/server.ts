@@ -6,6 +6,7 @@ import { startDatabaseHealth } from "./adapters/rpc/database-health.js";
 import { routes } from "./adapters/rpc/routes.js";
 import { accountStatusCounts } from "./adapters/postgres/stores/account-statuses.js";
 import { startInactivityCloser, startInboxWorker, startRelayWorker, startSenderWorker, startTemplateSyncJob } from "./start-workers.js";
+import { listenForMetrics, type MetricsListener } from "./adapters/metrics/metrics-route.js";
 import type { Logger } from "./observability/logger.js";
 
 export interface RunningService {
@@ -13,6 +14,8 @@ export interface RunningService {
   /** `http://127.0.0.1:<port>` — what tests and logs use to reach the service. */
   url: string;
   port: number;
+  /** `http://host:port` of the METRICS_ADDRESS listener, when configured. */
+  metricsUrl: string | undefined;
   /** Drain and stop: refuse new work, finish in-flight requests, close the database. */
   stop(): Promise<void>;
 }
@@ -44,6 +47,18 @@ export async function startService(config: Config, logger: Logger, overrides: Co
     await app.close();
     throw error;
   }
+  let metricsListener: MetricsListener | undefined;
+  if (config.metricsAddress) {
+    try {
+      metricsListener = await listenForMetrics(config.metricsAddress.host, config.metricsAddress.port, app.metrics, (error) =>
+        logger.error({ err: error }, "serving /metrics failed"),
+      );
+    } catch (error) {
+      await server.close(0);
+      await app.close();
+      throw error;
+    }
+  }
   const inboxWorker = startInboxWorker(app);
   const senderWorker = startSenderWorker(app, overrides.sender);
   const inactivityCloser = startInactivityCloser(app);
@@ -55,6 +70,7 @@ export async function startService(config: Config, logger: Logger, overrides: Co
     app,
     url: `http://${reachableHost}:${address.port}`,
     port: address.port,
+    metricsUrl: metricsListener?.url,
     stop() {
       stopping ??= (async () => {
         serving = false;
@@ -75,6 +91,7 @@ export async function startService(config: Config, logger: Logger, overrides: Co
         await inboxWorker?.stop();
         // After the requests (their events are committed), before NATS and the database close.
         await relayWorker?.stop();
+        await metricsListener?.close();
         await app.close();
         logger.info("stopped");
       })();

@@ -28,6 +28,7 @@ export function startSenderWorker(app: AppContext, tuning: SenderTuning = {}): S
     credentials: new SealedSendCredentials(app.secretBox),
     providers: app.providers,
     logger: app.logger.child({ worker: "sender" }),
+    metrics: app.metrics,
     wakeup: app.sendWakeup,
     onEventsCommitted: () => app.outboxWakeup.notify(),
     newId: app.newId,
@@ -44,6 +45,7 @@ export function startInboxWorker(app: AppContext, tuning: InboxTuning = {}): Inb
     queue: new PostgresInboxQueue(app.database.db, { newId: app.newId, now: app.now }),
     reactions: app.inboundReactions,
     logger: app.logger.child({ worker: "inbox" }),
+    metrics: app.metrics,
     wakeup: app.inboxWakeup,
     onEventsCommitted: () => app.outboxWakeup.notify(),
     newId: app.newId,
@@ -115,6 +117,7 @@ export function startRelayWorker(app: AppContext): RelayWorker | undefined {
     leaderLock,
     wakeup: app.outboxWakeup,
     logger: logger.child({ worker: "relay" }),
+    metrics: app.metrics,
     retention: { keepPublishedMs: config.outboxRetentionSeconds * 1000 },
   });
   relay.start();

@@ -17,6 +17,8 @@ export interface ClaimedDelivery {
   body: Buffer;
   /** Which edge wrote it: `meta`, or `sandbox` for the SANDBOX provider's own status deliveries. */
   provider: string;
+  /** W3C `traceparent` of the webhook request that stored it (null when it was not traced). */
+  traceContext?: string | null;
 }
 
 export type FinalStatus = "processed" | "unroutable" | "malformed";

@@ -43,6 +43,8 @@ export interface ClaimedJob {
   tenantId: string;
   accountId: string;
   messageId: string;
+  /** W3C `traceparent` of the request that queued the send, when traced: the send continues that trace. */
+  traceContext?: string | null;
 }
 
 /** A message marked `sending` by this claim. */

@@ -23,6 +23,8 @@ export interface InboxRow {
   body: Buffer;
   signatureValid: boolean;
   status: InboxStatus;
+  /** W3C `traceparent` of the request that received it, when traced: processing continues that trace. */
+  traceContext?: string | null;
 }
 
 export interface WebhookInbox {

@@ -33,10 +33,14 @@ import { parseSandboxDelivery, SANDBOX_INBOX_PROVIDER } from "../adapters/provid
 import { isDatabaseUnavailable } from "../adapters/shared/database-unavailable.js";
 import { conflictKeys, planBatches } from "./inbox-batches.js";
 import type { WakeSignal } from "./sender.js";
+import type { ServiceMetrics } from "../observability/metrics.js";
+import { contextFromTraceparent, inSpan, linkTo, SpanKind, type Link } from "../observability/spans.js";
 
 export interface InboxWorkerDeps {
   queue: InboxQueue;
   logger: Log;
+  /** Processing time and latency per delivery (`/metrics`). */
+  metrics?: ServiceMetrics;
   /** Notified when a delivery is committed to the inbox: look now instead of at the next poll. */
   wakeup?: WakeSignal;
   /** Called after a commit that wrote events (the relay's wake-up). */
@@ -93,6 +97,7 @@ export class InboxWorker {
   readonly workerId: string;
   readonly #queue: InboxQueue;
   readonly #logger: Log;
+  readonly #metrics: ServiceMetrics | undefined;
   readonly #wakeup: WakeSignal | undefined;
   readonly #onEventsCommitted: () => void;
   readonly #deps: InboundDeps;
@@ -110,6 +115,7 @@ export class InboxWorker {
   constructor(options: InboxWorkerOptions) {
     this.#queue = options.queue;
     this.#logger = options.logger;
+    this.#metrics = options.metrics;
     this.#wakeup = options.wakeup;
     this.#onEventsCommitted = options.onEventsCommitted ?? (() => {});
     this.#deps = { newId: options.newId, now: options.now, reactions: options.reactions };
@@ -195,7 +201,27 @@ export class InboxWorker {
     });
   }
 
+  /**
+   * One span per batch transaction, continuing the trace of the batch's first
+   * traced delivery (the webhook request that stored it) and linking to every
+   * delivery's own: the statements and the events the batch writes belong to
+   * it, and the events carry its context on to JetStream.
+   */
   async #process(batch: PlannedDelivery[]): Promise<void> {
+    const links = batch.map((p) => linkTo(p.row.traceContext)).filter((l): l is Link => l !== undefined);
+    await inSpan(
+      "inbox.process",
+      {
+        kind: SpanKind.CONSUMER,
+        parent: contextFromTraceparent(batch.find((p) => p.row.traceContext)?.row.traceContext),
+        links,
+        attributes: { "messaging.operation.type": "process", "whatsapp.inbox.deliveries": batch.length },
+      },
+      () => this.#apply(batch, performance.now()),
+    );
+  }
+
+  async #apply(batch: PlannedDelivery[], started: number): Promise<void> {
     // A lost connection is the database's trouble, not the delivery's: the same claim is tried again once the pool
     // has reconnected (no attempt counted, no retry delay recorded), for half the lease; after that the lease
     // lapses and whoever claims next tries. Recording it as a failed attempt would need the database too.
@@ -211,6 +237,7 @@ export class InboxWorker {
           })),
         );
         results.forEach((result, i) => this.#committed(batch[i]!.row, result));
+        this.#observe(batch, results.map((r) => r.status), started);
         if (results.some((r) => r.status !== "not_ours" && (r.outcome?.events ?? 0) > 0)) this.#onEventsCommitted();
         return;
       } catch (error) {
@@ -225,13 +252,28 @@ export class InboxWorker {
         if (batch.length > 1) {
           // Someone in the batch failed: each alone, so the others commit and only the culprit is retried.
           this.#logger.debug({ err: error, size: batch.length }, "inbox batch failed; applying its deliveries one by one");
-          for (const one of batch) await this.#process([one]);
+          for (const one of batch) await this.#apply([one], performance.now());
           return;
         }
         await this.#failed(batch[0]!.row, error);
+        this.#observe(batch, ["failed"], started);
         return;
       }
     }
+  }
+
+  /** Per delivery: the time its batch took to apply, and how long after its arrival it was done. */
+  #observe(batch: readonly PlannedDelivery[], statuses: readonly string[], started: number): void {
+    const metrics = this.#metrics;
+    if (!metrics) return;
+    const seconds = (performance.now() - started) / 1000;
+    const now = Date.now();
+    batch.forEach((p, i) => {
+      const result = statuses[i] ?? statuses[0] ?? "processed";
+      if (result === "not_ours") return;
+      metrics.deliveryProcessing.observe({ result }, seconds);
+      if (result !== "failed") metrics.deliveryLatency.observe(Math.max(0, (now - p.row.receivedAt.getTime()) / 1000));
+    });
   }
 
   #committed(row: ClaimedDelivery, result: RowResult): void {

@@ -26,6 +26,8 @@ import type { ClaimedJob, ClaimedSend, SendAccount, SendQueue } from "../ports/s
 import type { ReconcileSettings, SendResults } from "../ports/send-results.js";
 import type { ProviderRegistry } from "../ports/whatsapp-provider.js";
 import { SendLanes } from "./send-lanes.js";
+import type { ServiceMetrics } from "../observability/metrics.js";
+import { contextFromTraceparent, inSpan, linkTo, SpanKind, type Link } from "../observability/spans.js";
 
 /** Waits until notified or the timeout passes (adapters/shared/wakeup.ts). */
 export interface WakeSignal {
@@ -34,6 +36,8 @@ export interface WakeSignal {
 
 export interface SenderWorkerDeps {
   queue: SendQueue;
+  /** Pacing waits (`/metrics`). */
+  metrics?: ServiceMetrics;
   results: SendResults;
   credentials: SendCredentials;
   providers: ProviderRegistry;
@@ -72,6 +76,7 @@ export class SenderWorker {
   readonly #wakeup: WakeSignal | undefined;
   readonly #onEventsCommitted: () => void;
   readonly #logger: Log;
+  readonly #metrics: ServiceMetrics | undefined;
   readonly #queue: SendQueue;
   readonly #circuit: CircuitSettings;
   readonly #reconcile: ReconcileSettings;
@@ -107,6 +112,7 @@ export class SenderWorker {
     this.#wakeup = options.wakeup;
     this.#onEventsCommitted = options.onEventsCommitted ?? (() => {});
     this.#logger = options.logger;
+    this.#metrics = options.metrics;
     this.#queue = options.queue;
     const retry: RetryPolicy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
     this.#circuit = { ...DEFAULT_CIRCUIT_SETTINGS, ...options.circuit };
@@ -207,11 +213,27 @@ export class SenderWorker {
   #schedule(send: ClaimedSend): void {
     this.#inFlight += 1;
     const minGapMs = slotIntervalMs(send.account.rateLimitPerSecond, this.#o.headroom);
+    // The account's pacing put this send's slot ahead of now: it waits for it.
+    if (send.slotAt > Date.now()) this.#metrics?.pacingWaits.inc({ reason: "slot" });
     this.#lanes.push(send.account.id, send.slotAt, minGapMs, send);
   }
 
   #release(send: ClaimedSend): void {
-    const task = deliverSend(this.#deliver, send, this.#openUntil.get(send.account.id)).then((delivery) => {
+    // The send continues the trace of the request that queued it (SendMessage…), stored with its job.
+    const link = linkTo(send.job.traceContext);
+    const traced = inSpan(
+      "send.deliver",
+      {
+        kind: SpanKind.CONSUMER,
+        parent: contextFromTraceparent(send.job.traceContext),
+        links: link ? [link] : ([] as Link[]),
+        attributes: { "messaging.operation.type": "process", "whatsapp.send.attempt": send.message.attemptCount },
+      },
+      () => deliverSend(this.#deliver, send, this.#openUntil.get(send.account.id)),
+    );
+    const task = traced.then((delivery) => {
+      // Meta said the number (or the pair) is sending too fast: its next sends wait longer.
+      if (delivery.throttled) this.#metrics?.pacingWaits.inc({ reason: "throttled" });
       this.#count(delivery);
       this.#results.push(delivery);
     });

@@ -15,7 +15,10 @@ const IMAGE_ENV = envOf(dockerfile.runtime);
 
 describe("the Dockerfile", () => {
   it("when its runtime stage is read, then CMD is exec form, USER is a numeric non-root uid and DATA_DIR is set", () => {
-    expect(CMD).toEqual(["node", "dist/src/main.js"]);
+    // The same process `npm start` runs (the tracing hook is loaded with --import before main).
+    const start = (JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8")) as { scripts: { start: string } }).scripts.start;
+    expect(CMD).toEqual(start.split("&&").at(-1)!.trim().split(/\s+/));
+    expect(CMD.at(-1)).toBe("dist/src/main.js");
     const user = single(dockerfile.runtime, "USER").args;
     expect(user).toMatch(/^[1-9]\d*(:\d+)?$/);
     expect(IMAGE_ENV.DATA_DIR).toMatch(/^\//);

@@ -8,6 +8,8 @@ import { createAccessControl } from "../auth/access-control.js";
 import { createAuditInterceptor } from "../rpc/audit.js";
 import { createAccessInterceptors } from "../rpc/auth-interceptor.js";
 import { createLoggingInterceptor } from "../rpc/logging.js";
+import { createTelemetryInterceptor } from "../rpc/telemetry.js";
+import { serveMetrics } from "../metrics/metrics-route.js";
 import { createValidationInterceptor } from "../rpc/validation.js";
 import { serveHealth } from "./health-routes.js";
 import { sendJson, type AnyRequest, type AnyResponse } from "./json.js";
@@ -61,6 +63,7 @@ export function createHttpHandler(
             natsState: () => app.nats?.state ?? "disabled",
           }),
       )
+      .then((served) => served || serveMetrics(req, res, app.metrics))
       .then((served) => {
         if (!served) sendJson(res, 404, { code: "not_found", message: `no route for ${req.method} ${req.url?.split("?")[0]}` });
       })
@@ -81,10 +84,13 @@ export function createHttpHandler(
       // The REST layer calls these very handlers (with their interceptors), not a second copy.
       rpcHandlers = router.handlers;
     },
-    // Order matters: logging sees every outcome (including refusals by the
+    // Order matters: telemetry is outermost so the span is active for all the
+    // others (their log lines carry its trace id) and it records the final
+    // code the caller got; logging sees every outcome (including refusals by the
     // interceptors after it) and is the one place errors are normalised; audit
     // sees access refusals; access control runs before validation and handlers.
     interceptors: [
+      createTelemetryInterceptor(app.metrics),
       createLoggingInterceptor(app.logger),
       createAuditInterceptor(app.logger),
       ...createAccessInterceptors(access, app.logger),

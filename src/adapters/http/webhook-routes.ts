@@ -6,6 +6,8 @@ import { sendJson, type AnyRequest, type AnyResponse } from "./json.js";
 import { checkMetaSignature, constantTimeEquals, META_SIGNATURE_HEADER } from "./meta-signature.js";
 import { discardUnreadBody, readBodyWithLimit } from "./read-body.js";
 import type { WebhookCounters, WebhookOutcome } from "./webhook-counters.js";
+import type { ServiceMetrics } from "../../observability/metrics.js";
+import { contextFromHeaders, currentTraceparent, inSpan, SpanKind, SpanStatusCode } from "../../observability/spans.js";
 
 /**
  * The Meta webhook edge (SPEC §4):
@@ -46,6 +48,8 @@ export interface MetaWebhookDeps {
   /** Wakes the inbox worker after a commit. */
   inboxWakeup: { notify(): void };
   webhookCounters: WebhookCounters;
+  /** Webhook requests by result and their latency (`/metrics`). */
+  metrics: ServiceMetrics;
   newId: () => string;
 }
 
@@ -63,7 +67,14 @@ interface RouteSecrets {
 export type MetaWebhookHandler = (req: AnyRequest, res: AnyResponse) => Promise<boolean>;
 
 export function createMetaWebhookHandler(deps: MetaWebhookDeps): MetaWebhookHandler {
-  const { logger, webhookCounters: counters } = deps;
+  const { logger, webhookCounters: counters, metrics } = deps;
+  /** Each request's outcome, for its span and the latency histogram (set once per request by `count`). */
+  const outcomes = new WeakMap<AnyRequest, WebhookOutcome>();
+  const count = (req: AnyRequest, outcome: WebhookOutcome) => {
+    counters.count(outcome);
+    metrics.webhookRequests.inc({ result: outcome });
+    outcomes.set(req, outcome);
+  };
   const warned = new Set<string>();
   /** Operator-facing configuration problems: once per process, not once per delivery. */
   const warnOnce = (key: string, fields: Record<string, unknown>, message: string) => {
@@ -82,7 +93,7 @@ export function createMetaWebhookHandler(deps: MetaWebhookDeps): MetaWebhookHand
 
   /** Answers, counts and logs one outcome; anything of the body still unread is dropped safely. */
   function finish(req: AnyRequest, res: AnyResponse, path: string, status: number, outcome: WebhookOutcome, body: unknown, fields: Record<string, unknown> = {}) {
-    counters.count(outcome);
+    count(req, outcome);
     if (!res.headersSent && !res.destroyed) sendJson(res, status, body);
     discardUnreadBody(req);
     if (status >= 400 && status !== 503) logger.warn({ path, status, reason: outcome, ...fields }, "webhook request refused");
@@ -110,7 +121,7 @@ export function createMetaWebhookHandler(deps: MetaWebhookDeps): MetaWebhookHand
       challenge !== "" &&
       challenge.length <= MAX_CHALLENGE_LENGTH;
     if (!accepted) return finish(req, res, path, 403, "verification_refused", { error: "forbidden" });
-    counters.count("verification_ok");
+    count(req, "verification_ok");
     res.writeHead(200, {
       "content-type": "text/plain; charset=utf-8",
       "content-length": Buffer.byteLength(challenge),
@@ -140,7 +151,7 @@ export function createMetaWebhookHandler(deps: MetaWebhookDeps): MetaWebhookHand
       return finish(req, res, path, 413, "too_large", { error: `payload larger than ${MAX_WEBHOOK_BODY_BYTES} bytes` });
     }
     if (read.kind === "aborted") {
-      counters.count("aborted");
+      count(req, "aborted");
       logger.debug({ path }, "webhook request aborted by the client");
       return;
     }
@@ -162,11 +173,13 @@ export function createMetaWebhookHandler(deps: MetaWebhookDeps): MetaWebhookHand
       body,
       signatureValid: true,
       status: parsed.ok ? "pending" : "malformed",
+      // This request's span (the webhook edge): the inbox worker continues its trace.
+      traceContext: currentTraceparent() ?? null,
     };
     try {
       await deps.inboxWriter.write(row, { timeoutMs: INBOX_WRITE_TIMEOUT_MS });
     } catch (error) {
-      counters.count("unavailable");
+      count(req, "unavailable");
       logUnavailable(path, row, error);
       sendJson(res, 503, { error: "temporarily unavailable" });
       return;
@@ -176,7 +189,7 @@ export function createMetaWebhookHandler(deps: MetaWebhookDeps): MetaWebhookHand
       // Stored for inspection; a retry of the same bytes would not parse either.
       return finish(req, res, path, 400, "malformed", { error: parsed.reason }, { inboxId: row.id, detail: parsed.reason });
     }
-    counters.count("accepted");
+    count(req, "accepted");
     sendJson(res, 200, { status: "received" });
     deps.inboxWakeup.notify();
     logger.debug({ path, status: 200, bytes: body.length, inboxId: row.id, ms }, "webhook delivery stored");
@@ -195,6 +208,30 @@ export function createMetaWebhookHandler(deps: MetaWebhookDeps): MetaWebhookHand
     const path = queryAt === -1 ? url : url.slice(0, queryAt);
     const route = routeOf(path);
     if (!route) return false;
+    const started = performance.now();
+    // The http edge's SERVER span: a Meta retry or a proxy's `traceparent` is
+    // its parent; the inbox row keeps this span's context for the worker.
+    const template = route.kind === "global" ? "/webhook" : "/webhook/{account_id}";
+    await inSpan(
+      `${req.method ?? "HTTP"} ${template}`,
+      {
+        kind: SpanKind.SERVER,
+        parent: contextFromHeaders(req.headers),
+        attributes: { "http.request.method": req.method ?? "", "http.route": template, "url.path": template },
+      },
+      async (span) => {
+        await handle(req, res, path, route, url, queryAt);
+        const outcome = outcomes.get(req) ?? "aborted";
+        span.setAttribute("whatsapp.webhook.result", outcome);
+        if (res.statusCode) span.setAttribute("http.response.status_code", res.statusCode);
+        if (res.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR, message: outcome });
+        metrics.webhookDuration.observe({ result: outcome }, (performance.now() - started) / 1000);
+      },
+    );
+    return true;
+  };
+
+  async function handle(req: AnyRequest, res: AnyResponse, path: string, route: Route, url: string, queryAt: number): Promise<void> {
     try {
       if (req.method === "POST") await receive(req, res, path, route);
       else if (req.method === "GET") await verify(req, res, path, route, queryAt === -1 ? "" : url.slice(queryAt + 1));
@@ -204,13 +241,12 @@ export function createMetaWebhookHandler(deps: MetaWebhookDeps): MetaWebhookHand
       }
     } catch (error) {
       // The account lookup (or anything else) could not reach the database.
-      counters.count("unavailable");
+      count(req, "unavailable");
       logger.error({ path, cause: databaseCause(error) }, "webhook request failed: answered 503");
       if (!res.headersSent && !res.destroyed) sendJson(res, 503, { error: "temporarily unavailable" });
       discardUnreadBody(req);
     }
-    return true;
-  };
+  }
 }
 
 function routeOf(path: string): Route | undefined {

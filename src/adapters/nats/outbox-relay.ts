@@ -21,6 +21,8 @@ import { sql } from "drizzle-orm";
 import { jetstream, type JetStreamClient, type PubAck } from "@nats-io/jetstream";
 import { headers as natsHeaders, type NatsConnection } from "@nats-io/transport-node";
 
+import type { ServiceMetrics } from "../../observability/metrics.js";
+import { contextFromTraceparent, currentTraceparent, markError, SpanKind, trace, tracer } from "../../observability/spans.js";
 import type { Database } from "../postgres/db/database.js";
 import { hot, preparedRows } from "../postgres/db/prepared-query.js";
 import type { LeaderLease, LeaderLock } from "../postgres/db/leader-lock.js";
@@ -46,6 +48,8 @@ export interface OutboxRelayOptions {
   /** Notified after events are committed (AppContext.outboxWakeup). */
   wakeup: Wakeup;
   logger: RelayLogger;
+  /** Publish failures and published events are counted here when given. */
+  metrics?: ServiceMetrics | undefined;
   /** Rows per round: all of them are in flight at once (default 500). */
   batchSize?: number;
   /** Look for other replicas' events this often when nothing woke us (default 500 ms). */
@@ -291,9 +295,37 @@ class JetStreamOutboxRelay implements OutboxRelay {
     const session = this.#o.nats.session;
     const expect = { streamName: this.#o.stream.name };
     const pending: Promise<PubAck>[] = rows.map((row) => {
+      // A PRODUCER span in the trace of the work that wrote the event (its
+      // stored `traceparent`); the message carries this span's context, so a
+      // consumer continues the same trace.
+      const parent = contextFromTraceparent(row.headers.traceparent);
+      const eventType = row.headers["whatsapp-event-type"] ?? "event";
+      const span = tracer.startSpan(
+        `publish ${eventType}`,
+        {
+          kind: SpanKind.PRODUCER,
+          attributes: {
+            "messaging.system": "nats",
+            "messaging.operation.type": "send",
+            "messaging.destination.name": row.subject,
+            "messaging.message.id": row.id,
+          },
+        },
+        parent,
+      );
       const h = natsHeaders();
       for (const [key, value] of Object.entries(row.headers)) h.set(key, value);
-      return js.publish(row.subject, row.payload, { msgID: row.id, headers: h, expect, timeout: this.#publishTimeoutMs });
+      const traceparent = currentTraceparent(trace.setSpan(parent, span));
+      if (traceparent) h.set("traceparent", traceparent);
+      const published = js.publish(row.subject, row.payload, { msgID: row.id, headers: h, expect, timeout: this.#publishTimeoutMs });
+      published.then(
+        () => span.end(),
+        (error: unknown) => {
+          markError(span, error);
+          span.end();
+        },
+      );
+      return published;
     });
     // Later publishes may fail while we wait on an earlier one; don't let those rejections go unhandled.
     for (const p of pending) p.catch(() => {});
@@ -302,9 +334,12 @@ class JetStreamOutboxRelay implements OutboxRelay {
         // A request in flight when the connection drops is never answered: stop waiting then, not at the timeout.
         await abortable(pending[i]!, session);
       } catch (error) {
+        this.#o.metrics?.jetstreamPublishFailures.inc();
+        this.#o.metrics?.eventsPublished.inc(i);
         return { acked: i, error };
       }
     }
+    this.#o.metrics?.eventsPublished.inc(rows.length);
     return { acked: rows.length };
   }
 

@@ -6,6 +6,7 @@
 import type { Provider } from "../../domain/account.js";
 import type { ProviderAccount, ProviderRegistry, SendOutcome, WhatsAppProvider } from "../../ports/whatsapp-provider.js";
 import type { OwnDeliveries } from "../../ports/webhook-inbox.js";
+import type { ServiceMetrics } from "../../observability/metrics.js";
 import type { Wakeup } from "../shared/wakeup.js";
 import { GraphClient } from "./meta/graph-client.js";
 import { MetaProvider } from "./meta/meta-provider.js";
@@ -21,6 +22,8 @@ export interface ProviderRegistryOptions {
   graphTimeoutMs?: number;
   inboxWakeup?: Wakeup;
   sandbox?: Omit<SandboxProviderOptions, "inbox" | "inboxWakeup">;
+  /** Graph API latency and errors (the `/metrics` registry). */
+  metrics?: ServiceMetrics;
 }
 
 export class DefaultProviderRegistry implements ProviderRegistry {
@@ -28,7 +31,7 @@ export class DefaultProviderRegistry implements ProviderRegistry {
   readonly #graph: GraphClient;
 
   constructor(options: ProviderRegistryOptions) {
-    this.#graph = new GraphClient({ baseUrl: options.graphUrl, version: options.graphVersion, timeoutMs: options.graphTimeoutMs });
+    this.#graph = new GraphClient({ baseUrl: options.graphUrl, version: options.graphVersion, timeoutMs: options.graphTimeoutMs, metrics: options.metrics });
     this.#providers = {
       meta: new MetaProvider(this.#graph),
       sandbox: new SandboxProvider({ inbox: options.inbox, inboxWakeup: options.inboxWakeup, ...options.sandbox }),

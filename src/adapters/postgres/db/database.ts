@@ -9,6 +9,8 @@ import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
 import postgres from "postgres";
 
+import type { ServiceMetrics } from "../../../observability/metrics.js";
+import { instrumentPglite, instrumentPostgres } from "../../../observability/postgres-tracing.js";
 import * as schema from "../schema/index.js";
 
 export type Schema = typeof schema;
@@ -36,6 +38,8 @@ export interface OpenDatabaseOptions {
   logger?: DatabaseLogger | undefined;
   /** postgres.js pool size (default 10). */
   poolSize?: number | undefined;
+  /** What transactions record is counted here once they commit (observability/after-commit.ts). */
+  metrics?: ServiceMetrics | undefined;
 }
 
 export interface DatabaseHandle {
@@ -55,7 +59,8 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<DatabaseH
 }
 
 function openPostgres(databaseUrl: string, opts: OpenDatabaseOptions): DatabaseHandle {
-  const client = postgres(databaseUrl, {
+  // Statement spans and after-commit scopes (postgres.js has no OpenTelemetry instrumentation).
+  const client = instrumentPostgres(postgres(databaseUrl, {
     max: opts.poolSize ?? DEFAULT_POOL_SIZE,
     // Recycle connections (seconds) so failovers and pgbouncer restarts are picked up.
     max_lifetime: 60 * 30,
@@ -67,7 +72,7 @@ function openPostgres(databaseUrl: string, opts: OpenDatabaseOptions): DatabaseH
     // NOTICEs (e.g. "schema already exists, skipping") are not log material.
     onnotice: () => {},
     connection: { application_name: "whatsapp-service" },
-  });
+  }), { metrics: opts.metrics });
   const db: Database = drizzlePostgres({ client, schema });
   let closed: Promise<void> | undefined;
   return {
@@ -85,7 +90,7 @@ async function openPglite(opts: OpenDatabaseOptions): Promise<DatabaseHandle> {
     { dataDir: dir },
     "DATABASE_URL is not set: using an EMBEDDED PGlite database — for trying the service on a laptop, not for production",
   );
-  const client = await PGlite.create(dir);
+  const client = instrumentPglite(await PGlite.create(dir), { metrics: opts.metrics });
   const db: Database = drizzlePglite({ client, schema });
   let closed: Promise<void> | undefined;
   return {

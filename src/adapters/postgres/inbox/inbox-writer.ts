@@ -236,8 +236,8 @@ export function insertIntoWebhookInbox(db: Database): InsertInboxRows {
     if (rows.length === 0) return;
     const column = <T>(pick: (row: InboxRow) => T) => rows.map(pick);
     await preparedRows(db, hot`
-      insert into ${webhookInbox} (id, provider, path, account_hint, headers, body, signature_valid, status)
-      select id, provider, path, account_hint, headers, decode(body_hex, 'hex'), signature_valid = 'true', status
+      insert into ${webhookInbox} (id, provider, path, account_hint, headers, body, signature_valid, status, trace_context)
+      select id, provider, path, account_hint, headers, decode(body_hex, 'hex'), signature_valid = 'true', status, trace_context
       from unnest(
         ${column((r) => r.id)}::uuid[],
         ${column((r) => r.provider)}::text[],
@@ -246,8 +246,9 @@ export function insertIntoWebhookInbox(db: Database): InsertInboxRows {
         ${column((r) => JSON.stringify(r.headers))}::jsonb[],
         ${column((r) => r.body.toString("hex"))}::text[],
         ${column((r) => String(r.signatureValid))}::text[],
-        ${column((r) => r.status)}::text[]
-      ) as batch(id, provider, path, account_hint, headers, body_hex, signature_valid, status)`);
+        ${column((r) => r.status)}::text[],
+        ${column((r) => r.traceContext ?? null)}::text[]
+      ) as batch(id, provider, path, account_hint, headers, body_hex, signature_valid, status, trace_context)`);
   };
 }
 

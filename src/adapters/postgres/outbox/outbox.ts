@@ -5,6 +5,8 @@ import type { EventOutbox } from "../../../ports/event-outbox.js";
 import { encodeEvent } from "../../events/encode.js";
 import { subjectFor, type EncodedEvent, type EventName } from "../../events/encoded-event.js";
 import type { Database } from "../db/database.js";
+import { countCommittedEvents } from "../../../observability/event-metrics.js";
+import { currentTraceparent } from "../../../observability/spans.js";
 
 export { subjectFor, type EventName };
 /** An event in its wire form (adapters/events encoded-event.ts). */
@@ -39,13 +41,19 @@ function headersOf(e: OutboxEvent): Record<string, string> {
   return {
     "content-type": "application/protobuf",
     "whatsapp-event-type": e.name,
-    ...(e.traceparent ? { traceparent: e.traceparent } : {}),
+    // The context of the work that wrote the event (the active span), so the relay publishes it in that trace.
+    ...(traceparentOf(e) ? { traceparent: traceparentOf(e)! } : {}),
   };
 }
 
 /** Encodes domain events (adapters/events encode.ts, the one place) and appends them in `tx`. */
 export function appendEvents(tx: Database, events: readonly DomainEvent[]): Promise<void> {
+  countCommittedEvents(events);
   return appendToOutbox(tx, events.map(encodeEvent));
+}
+
+function traceparentOf(e: OutboxEvent): string | undefined {
+  return currentTraceparent() ?? e.traceparent;
 }
 
 /** The event outbox port bound to one transaction. */

@@ -131,6 +131,8 @@ export const webhookInbox = control.table(
     lockedUntil: timestamptz("locked_until"),
     processedAt: timestamptz("processed_at"),
     error: text("error"),
+    /** W3C `traceparent` of the webhook request that stored it: the inbox worker's span continues (and links to) that trace. */
+    traceContext: text("trace_context"),
   },
   (t) => [index("webhook_inbox_status_received_at_idx").on(t.status, t.receivedAt)],
 );
@@ -182,6 +184,8 @@ export const jobs = control.table(
     lockedUntil: timestamptz("locked_until"),
     lastError: text("last_error"),
     createdAt: timestamptz("created_at").notNull().defaultNow(),
+    /** W3C `traceparent` of the request that queued it (SendMessage…): the sender's work joins that trace. */
+    traceContext: text("trace_context"),
   },
   (t) => [
     index("jobs_claim_idx").on(t.runAt, t.priority),

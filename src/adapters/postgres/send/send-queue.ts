@@ -153,7 +153,7 @@ export async function claimSends(db: Database, settings: ClaimSettings): Promise
 
 /** Claims up to `limit` due jobs of one account, best priority first. */
 async function claimJobsOfAccount(tx: Database, accountId: string, limit: number, settings: ClaimSettings): Promise<ClaimedJob[]> {
-  const rows = await queryRows<{ id: string; tenant_id: string | null; message_id: string | null; priority: number; run_ms: string | number }>(
+  const rows = await queryRows<{ id: string; tenant_id: string | null; message_id: string | null; priority: number; run_ms: string | number; trace_context: string | null }>(
     tx,
     sql`
       update ${jobs}
@@ -169,11 +169,11 @@ async function claimJobsOfAccount(tx: Database, accountId: string, limit: number
           order by priority desc, run_at, id
           limit ${limit}
           for update skip locked)
-      returning id, tenant_id, payload->>'messageId' as message_id, priority, extract(epoch from run_at) * 1000 as run_ms`,
+      returning id, tenant_id, payload->>'messageId' as message_id, priority, extract(epoch from run_at) * 1000 as run_ms, trace_context`,
   );
   // UPDATE … RETURNING has no order: slots go to the best priority first.
   rows.sort((a, b) => b.priority - a.priority || Number(a.run_ms) - Number(b.run_ms) || (a.id < b.id ? -1 : 1));
-  return rows.map((r) => ({ jobId: r.id, tenantId: r.tenant_id ?? "", accountId, messageId: r.message_id ?? "" }));
+  return rows.map((r) => ({ jobId: r.id, tenantId: r.tenant_id ?? "", accountId, messageId: r.message_id ?? "", traceContext: r.trace_context ?? null }));
 }
 
 /**

@@ -34,6 +34,8 @@ import { accounts, jobs } from "../schema/control.js";
 import { messages, sendIdempotencyKeys } from "../schema/tenant.js";
 import { findOrOpenConversation } from "./open-conversation.js";
 import { lockIdentities } from "./contact-linking.js";
+// The trace of the request that queues a send travels with its job (the sender continues it).
+import { currentTraceparent } from "../../../observability/spans.js";
 
 export const SEND_MESSAGE_JOB = "send_message";
 
@@ -171,9 +173,10 @@ export class PostgresOutboundTransaction implements OutboundTransaction {
     const [row] = await preparedRows(
       this.#tx,
       hot`with job as (
-            insert into ${jobs} (id, tenant_id, kind, payload, priority)
+            insert into ${jobs} (id, tenant_id, kind, payload, priority, trace_context)
             values (${this.#newId()}::uuid, ${this.#tenantId}::text, ${SEND_MESSAGE_JOB}::text,
-                    ${JSON.stringify({ messageId: message.id, accountId: message.accountId })}::text::jsonb, ${jobPriority}::integer)),
+                    ${JSON.stringify({ messageId: message.id, accountId: message.accountId })}::text::jsonb, ${jobPriority}::integer,
+                    ${currentTraceparent() ?? null}::text)),
           m as (
             insert into messages (id, account_id, conversation_id, contact_id, direction, type, status, content, metadata,
                                   idempotency_key, priority, recipient, reply_to_message_id)
@@ -208,9 +211,10 @@ export class PostgresOutboundTransaction implements OutboundTransaction {
   async enqueueSend(job: { messageId: string; accountId: string; tenantId: string; priority: keyof typeof PRIORITY_RANK }): Promise<void> {
     await preparedRows(
       this.#tx,
-      hot`insert into ${jobs} (id, tenant_id, kind, payload, priority)
+      hot`insert into ${jobs} (id, tenant_id, kind, payload, priority, trace_context)
           values (${this.#newId()}::uuid, ${job.tenantId}::text, ${SEND_MESSAGE_JOB}::text,
-                  ${JSON.stringify({ messageId: job.messageId, accountId: job.accountId })}::text::jsonb, ${PRIORITY_RANK[job.priority]}::integer)`,
+                  ${JSON.stringify({ messageId: job.messageId, accountId: job.accountId })}::text::jsonb, ${PRIORITY_RANK[job.priority]}::integer,
+                  ${currentTraceparent() ?? null}::text)`,
     );
     this.written.jobs++;
   }

@@ -20,6 +20,8 @@ import http from "node:http";
 import https from "node:https";
 
 import type { ProviderError } from "../../../ports/whatsapp-provider.js";
+import type { ServiceMetrics } from "../../../observability/metrics.js";
+import { inSpan, SpanKind, SpanStatusCode } from "../../../observability/spans.js";
 import { number, record, text } from "./json-reader.js";
 
 export interface GraphClientOptions {
@@ -33,6 +35,8 @@ export interface GraphClientOptions {
   connectTimeoutMs?: number;
   /** Connections kept per origin. Default 256. */
   maxSockets?: number;
+  /** Graph API latency and errors are counted here when given. */
+  metrics?: ServiceMetrics | undefined;
 }
 
 export type GraphResult =
@@ -51,12 +55,14 @@ export class GraphClient {
   readonly #connectTimeoutMs: number;
   readonly #agent: http.Agent;
   readonly #transport: typeof http | typeof https;
+  readonly #metrics: ServiceMetrics | undefined;
 
   constructor(options: GraphClientOptions) {
     this.#base = new URL(options.baseUrl);
     this.#version = options.version;
     this.#timeoutMs = options.timeoutMs ?? 10_000;
     this.#connectTimeoutMs = options.connectTimeoutMs ?? 3_000;
+    this.#metrics = options.metrics;
     const secure = this.#base.protocol === "https:";
     this.#transport = secure ? https : http;
     const agentOptions = { keepAlive: true, maxSockets: options.maxSockets ?? 256, scheduling: "lifo" as const, timeout: IDLE_SOCKET_MS };
@@ -67,9 +73,37 @@ export class GraphClient {
   async post(path: string, body: unknown, accessToken: string, signal?: AbortSignal): Promise<GraphResult> {
     const url = new URL(`${this.#base.pathname.replace(/\/+$/, "")}/${this.#version}/${path}`, this.#base);
     const payload = Buffer.from(JSON.stringify(body), "utf8");
-    const first = await this.#request(url, payload, accessToken, signal);
-    if (first.kind === "reset_on_reused_socket") return this.#finish(await this.#request(url, payload, accessToken, signal));
-    return this.#finish(first);
+    const operation = graphOperation(path);
+    const started = performance.now();
+    // A CLIENT span per call (the keep-alive retry included), named by the
+    // operation, never by the ids in the path.
+    const result = await inSpan(
+      `POST ${operation}`,
+      {
+        kind: SpanKind.CLIENT,
+        attributes: {
+          "http.request.method": "POST",
+          "server.address": url.hostname,
+          "url.template": `/{version}/{id}/${operation}`,
+          "whatsapp.graph.operation": operation,
+        },
+      },
+      async (span) => {
+        const first = await this.#request(url, payload, accessToken, signal);
+        const answer = first.kind === "reset_on_reused_socket" ? this.#finish(await this.#request(url, payload, accessToken, signal)) : this.#finish(first);
+        if (answer.kind === "ok") span.setAttribute("http.response.status_code", answer.httpStatus);
+        else {
+          if (answer.error.httpStatus) span.setAttribute("http.response.status_code", answer.error.httpStatus);
+          span.setAttribute("whatsapp.graph.error_code", answer.error.code);
+          span.setStatus({ code: SpanStatusCode.ERROR, message: answer.kind === "no_answer" ? `no answer: ${answer.error.title}` : `(#${answer.error.code}) ${answer.error.title}` });
+        }
+        return answer;
+      },
+    );
+    const outcome = result.kind;
+    this.#metrics?.graphDuration.observe({ operation, outcome }, (performance.now() - started) / 1000);
+    if (result.kind !== "ok") this.#metrics?.graphErrors.inc({ operation, code: String(result.error.code) });
+    return result;
   }
 
   /** Closes the idle keep-alive connections. */
@@ -138,6 +172,12 @@ export class GraphClient {
       request.end(payload);
     });
   }
+}
+
+/** The path's last segment (`messages`, `message_templates`, …): a bounded label, unlike the ids before it. */
+export function graphOperation(path: string): string {
+  const last = path.split("?")[0]!.split("/").filter((segment) => segment !== "").pop() ?? "";
+  return /^[a-z_]{1,40}$/.test(last) ? last : "other";
 }
 
 type RawResult =
