@@ -114,6 +114,8 @@ export async function createAppContext(config: Config, logger: Logger, overrides
     db: database.db,
     graphUrl: config.whatsappGraphUrl,
     graphVersion: config.whatsappApiVersion,
+    twilioUrl: config.twilioBaseUrl,
+    publicUrl: config.publicUrl,
     inboxWakeup,
     ...overrides.providers,
   });

@@ -9,6 +9,7 @@ import { createValidationInterceptor } from "../rpc/validation.js";
 import { serveHealth } from "./health-routes.js";
 import { sendJson, type AnyRequest, type AnyResponse } from "./json.js";
 import type { RequestHandler } from "./one-port-server.js";
+import { createTwilioWebhookHandler } from "./twilio-webhook-routes.js";
 import { createMetaWebhookHandler } from "./webhook-routes.js";
 
 /** Request bodies above this are refused before they are read whole (Connect's own limit). */
@@ -16,13 +17,15 @@ export const MAX_RPC_BODY_BYTES = 4 * 1024 * 1024;
 
 /**
  * The whole HTTP surface of the port: Connect, gRPC and gRPC-Web for every
- * service, and the plain routes (Meta webhooks, health) for everything else.
+ * service, and the plain routes (Meta and Twilio webhooks, health) for everything else.
  */
 export function createHttpHandler(app: AppContext, state: { serving: () => boolean }): RequestHandler {
   const metaWebhook = createMetaWebhookHandler(app);
+  const twilioWebhook = createTwilioWebhookHandler(app);
   const fallback = (req: AnyRequest, res: AnyResponse) => {
     // Webhooks first: they are the hot path of the plain routes.
     metaWebhook(req, res)
+      .then((served) => served || twilioWebhook(req, res))
       .then(
         (served) =>
           served ||

@@ -29,8 +29,10 @@ export interface ClaimedRow {
   receivedAt: Date;
   /** The delivery's bytes, read by the claim so the worker can plan its batches before any transaction. */
   body: Buffer;
-  /** Which edge wrote it: `meta`, or `sandbox` for the SANDBOX provider's own status deliveries. */
+  /** Which edge wrote it: `meta`, `twilio`, or `sandbox` for the SANDBOX provider's own status deliveries. */
   provider: string;
+  /** The path it was posted to (Twilio: with the query, which names our message on status callbacks). */
+  path: string;
 }
 
 export interface ClaimOptions {
@@ -41,7 +43,7 @@ export interface ClaimOptions {
 }
 
 export async function claimInboxRows(db: Database, options: ClaimOptions): Promise<ClaimedRow[]> {
-  const rows = await preparedRows<{ id: string; attempts: number; received_ms: string | number; body: Buffer; provider: string }>(
+  const rows = await preparedRows<{ id: string; attempts: number; received_ms: string | number; body: Buffer; provider: string; path: string }>(
     db,
     hot`
       update ${webhookInbox}
@@ -57,10 +59,10 @@ export async function claimInboxRows(db: Database, options: ClaimOptions): Promi
           order by received_at, id
           limit ${options.limit}
           for update skip locked)
-      returning id, attempts, extract(epoch from received_at) * 1000 as received_ms, body, provider`,
+      returning id, attempts, extract(epoch from received_at) * 1000 as received_ms, body, provider, path`,
   );
   return rows
-    .map((r) => ({ id: r.id, attempts: Number(r.attempts), receivedAt: new Date(Number(r.received_ms)), body: toBuffer(r.body), provider: r.provider }))
+    .map((r) => ({ id: r.id, attempts: Number(r.attempts), receivedAt: new Date(Number(r.received_ms)), body: toBuffer(r.body), provider: r.provider, path: r.path }))
     .sort((a, b) => a.receivedAt.getTime() - b.receivedAt.getTime() || (a.id < b.id ? -1 : 1));
 }
 

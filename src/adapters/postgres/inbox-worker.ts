@@ -25,6 +25,7 @@ import type { Provider } from "../../domain/account.js";
 import type { InboundDelivery } from "../../domain/inbound.js";
 import { MalformedWebhookError, parseMetaWebhookBody } from "../providers/meta/webhook-payload.js";
 import { parseSandboxDelivery, SANDBOX_INBOX_PROVIDER } from "../providers/sandbox/sandbox-provider.js";
+import { parseTwilioWebhookBody } from "../providers/twilio/webhook-form.js";
 import type { Wakeup } from "../shared/wakeup.js";
 import type { Database } from "./database.js";
 import { lockWamidsInOrder, PostgresInboundStore, TransactionBatch } from "./inbound-store.js";
@@ -98,7 +99,7 @@ export interface InboxWorkerStats {
 export const inboxWorkerCounters: InboxWorkerStats = emptyStats();
 
 /** Providers whose deliveries this worker can read. */
-const PROVIDERS = ["meta", SANDBOX_INBOX_PROVIDER] as const;
+const PROVIDERS = ["meta", "twilio", SANDBOX_INBOX_PROVIDER] as const;
 /** Deadlocks and serialization failures are retried at once, this many times, before counting as a failed attempt. */
 const TRANSIENT_RETRIES = 3;
 const MAX_RETRY_DELAY_MS = 5 * 60_000;
@@ -344,13 +345,23 @@ export class InboxWorker {
 /** Reads the delivery before any transaction: a body that is not a WhatsApp webhook is marked malformed, never retried. */
 function plan(row: ClaimedRow): PlannedRow {
   try {
-    // The SANDBOX provider writes Meta-shaped status deliveries for its own accounts (sandbox-provider.ts).
-    const delivery =
-      row.provider === SANDBOX_INBOX_PROVIDER ? parseSandboxDelivery(row.body, row.receivedAt) : parseMetaWebhookBody(row.body, { receivedAt: row.receivedAt });
-    return { row, kind: "delivery", delivery };
+    return { row, kind: "delivery", delivery: parseRow(row) };
   } catch (error) {
     if (error instanceof MalformedWebhookError) return { row, kind: "malformed", reason: error.message };
     throw error;
+  }
+}
+
+/** Each edge's parser, into the same domain shapes. */
+function parseRow(row: ClaimedRow): InboundDelivery {
+  switch (row.provider) {
+    case "twilio":
+      return parseTwilioWebhookBody(row.body, { receivedAt: row.receivedAt, url: row.path });
+    case SANDBOX_INBOX_PROVIDER:
+      // The SANDBOX provider writes Meta-shaped status deliveries for its own accounts (sandbox-provider.ts).
+      return parseSandboxDelivery(row.body, row.receivedAt);
+    default:
+      return parseMetaWebhookBody(row.body, { receivedAt: row.receivedAt });
   }
 }
 

@@ -29,7 +29,7 @@ export interface InboxRow {
   id: string;
   /** Which edge received it: `meta`, `twilio`. */
   provider: string;
-  /** Request path without the query string. */
+  /** Request path; with its query for Twilio (the status callback URL names our message). */
   path: string;
   /** Account id from the path, or phone number id from the payload, when known. */
   accountHint: string | null;

@@ -308,6 +308,8 @@ export class SenderWorker {
       accessToken: credentials.accessToken,
       twilioAccountSid: credentials.twilioAccountSid,
       twilioAuthToken: credentials.twilioAuthToken,
+      twilioMessagingServiceSid: credentials.twilioMessagingServiceSid,
+      metadata: account.metadata,
     };
     this.#credentials.set(account.id, { updateTime: account.updateTime, account: providerAccount });
     return providerAccount;

@@ -10,6 +10,10 @@ import type { TemplateStore } from "../../ports/template-store.js";
  * parameters fill the approved version exactly. Refused here, the caller
  * learns why at once instead of from a failed status (Meta 132000/132001).
  * Sandbox accounts also have Meta's sample `hello_world` (en_US).
+ * Twilio accounts send Content API items, reviewed and held by Twilio, not
+ * templates of this service: a name without a stored template goes on to
+ * the Twilio provider, which sends the Content SID the account maps it to
+ * (or refuses the message when there is none; ADR 0013).
  * An account that is not found is left to the send itself to report.
  * Returns the category of the version that will be sent (undefined for
  * anything but a template).
@@ -35,6 +39,8 @@ export async function assertTemplateSendable(
     approved = template.approved;
   } else if (account.provider === "sandbox" && content.name === HELLO_WORLD.name && content.language === HELLO_WORLD.language) {
     approved = HELLO_WORLD;
+  } else if (account.provider === "twilio") {
+    return undefined;
   }
   if (!approved) {
     throw new DomainError(
