@@ -86,9 +86,10 @@ export async function postSignedForm(
   url: string,
   form: readonly (readonly [string, string])[],
   authToken: string,
-  options: { signature?: string | null; headers?: Record<string, string> } = {},
+  options: { signature?: string | null; headers?: Record<string, string>; signedUrl?: string } = {},
 ): Promise<{ status: number; body: string; contentType: string }> {
-  const signature = options.signature === undefined ? signTwilio(authToken, url, form) : options.signature;
+  // `signedUrl`: the public URL Twilio called, when a proxy in front forwards it to `url`.
+  const signature = options.signature === undefined ? signTwilio(authToken, options.signedUrl ?? url, form) : options.signature;
   const response = await fetch(url, {
     method: "POST",
     headers: {
@@ -117,6 +118,12 @@ export class TwilioSimulator {
   readonly callbacks: TwilioCallback[] = [];
   /** Statuses posted to an accepted message's StatusCallback, in order (e.g. ["sent", "delivered", "read"]). */
   autoStatuses: string[] = [];
+  /**
+   * A proxy in front of the service: callbacks to URLs starting with `public`
+   * are signed for that URL (what Twilio called) and posted to `actual`
+   * (where the proxy forwards it), as behind KrakenD or an ingress.
+   */
+  proxy: { public: string; actual: string } | undefined;
   url = "";
   readonly #server: http.Server;
   readonly #accounts = new Map<string, string>();
@@ -177,7 +184,8 @@ export class TwilioSimulator {
     if (message.messagingServiceSid) form.push(["MessagingServiceSid", message.messagingServiceSid]);
     if (status === "delivered" || status === "read") form.push(["EventType", status.toUpperCase()]);
     if (errorCode !== undefined) form.push(["ErrorCode", String(errorCode)], ["ErrorMessage", MESSAGES[errorCode] ?? `Error ${errorCode}`]);
-    const answer = await postSignedForm(message.statusCallback, form, token);
+    const target = this.proxy && message.statusCallback.startsWith(this.proxy.public) ? this.proxy.actual + message.statusCallback.slice(this.proxy.public.length) : message.statusCallback;
+    const answer = await postSignedForm(target, form, token, { signedUrl: message.statusCallback });
     const callback: TwilioCallback = { url: message.statusCallback, form, status: answer.status, responseBody: answer.body, contentType: answer.contentType };
     this.callbacks.push(callback);
     return callback;
