@@ -70,7 +70,8 @@ beforeAll(async () => {
       WORKERS: "inbox,relay,sender",
       LOG_LEVEL: "info",
     },
-    overrides: { sender: FAST_SENDER },
+    // A short Twilio timeout, so a hung answer becomes an unknown outcome quickly.
+    overrides: { sender: FAST_SENDER, providers: { twilioTimeoutMs: 1_000 } },
   });
   simulator.proxy = { public: PUBLIC_URL, actual: service.service.url };
   // Through the API, as an operator would: credentials are write-only and encrypted.
@@ -327,6 +328,24 @@ describe("sending through Twilio", () => {
     const { message } = await messaging().getMessage({ messageId });
     expect(message?.error).toMatchObject({ code: 21211, retryable: false });
     expect(simulator.requestsTo(to)).toHaveLength(1);
+  });
+
+  it("when Twilio took a send but its answer never came, then the message is not sent again and its status callback gives it its SID", async () => {
+    const to = "+593990000404";
+    await openWindow(to);
+    simulator.autoStatuses = ["sent"];
+    simulator.failNext(1, { kind: "hang", accepted: true }, ACCOUNT_SID);
+    try {
+      const messageId = await send({ case: "text", value: { body: "sin respuesta" } }, to);
+      await waitForStatus(messageId, MessageStatus.SENT);
+      const { message } = await messaging().getMessage({ messageId });
+      const [only] = simulator.requestsTo(to);
+      expect(simulator.requestsTo(to)).toHaveLength(1);
+      expect(only).toMatchObject({ outcome: "accepted", answered: false });
+      expect(message?.wamid).toBe(only?.sid);
+    } finally {
+      simulator.autoStatuses = [];
+    }
   });
 
   it("when Twilio throttles (20429) and then fails with a 5xx, then the send is retried and goes out", async () => {
