@@ -295,6 +295,31 @@ describe("sending through Twilio", () => {
     expect(statuses).toEqual([MessageStatus.SENT, MessageStatus.DELIVERED, MessageStatus.READ]);
   });
 
+  it("when Twilio posts the failed (63016) and undelivered (63024) fixtures (twice), then each message FAILED with Twilio's code and one status event", async () => {
+    for (const [name, code, to] of [
+      ["ref_status_failed_63016", 63016, "+593990006301"],
+      ["ref_status_undelivered_63024", 63024, "+593990006302"],
+    ] as const) {
+      await openWindow(to);
+      const messageId = await send({ case: "text", value: { body: name } }, to);
+      const sid = await providerId(messageId);
+      await waitForStatus(messageId, MessageStatus.SENT);
+      const form = withField(withField(withField(fixtureForm(name), "MessageSid", sid), "SmsSid", sid), "To", `whatsapp:${to}`);
+      expect((await postAsTwilio(`/webhook/twilio/${twilioAccountId}?message_id=${messageId}`, form)).status, name).toBe(200);
+      // Twilio may repeat a callback: it changes nothing.
+      expect((await postAsTwilio(`/webhook/twilio/${twilioAccountId}?message_id=${messageId}`, form)).status, name).toBe(200);
+      await waitForStatus(messageId, MessageStatus.FAILED);
+      const { message } = await messaging().getMessage({ messageId });
+      expect(message?.error, name).toMatchObject({ code, retryable: false });
+      // A failure reported by a status (Meta's or Twilio's) is one message.status FAILED, as the inbound pipeline does for both.
+      const statuses = await eventually(`${name}: the FAILED status event`, async () => {
+        const found = (await events("message.status")).filter((e) => e.event?.type === "message.status" && e.event.message.messageId === messageId);
+        return found.some((e) => e.event?.type === "message.status" && e.event.message.status === MessageStatus.FAILED) ? found : undefined;
+      });
+      expect(statuses.map((e) => (e.event?.type === "message.status" ? e.event.message.status : undefined)), name).toEqual([MessageStatus.SENT, MessageStatus.FAILED]);
+    }
+  });
+
   it("when the simulator posts its own status callbacks, then the message goes to READ", async () => {
     simulator.autoStatuses = ["sent", "delivered", "read"];
     try {
