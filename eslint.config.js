@@ -28,4 +28,79 @@ export default tseslint.config(
       ],
     },
   },
+  // ---- Adapter fences (issue 12): who may import what outside the core. ----
+  // ESLint does not merge `no-restricted-imports` across blocks (the last
+  // matching block wins), so each folder's block lists all of its fences.
+  // src/adapters/rpc has its own block (kept separately).
+  {
+    // Storage implements ports; it never calls the use cases or the composition root.
+    files: ["src/adapters/postgres/**/*.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            { group: ["**/app", "**/app/**"], message: "adapters/postgres implements ports; it must not import app/ (the use cases call it, not the reverse)" },
+            { group: ["**/context", "**/context.js"], message: "adapters must not import context.ts: take the ports you need as parameters" },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The HTTP edge writes through ports (ports/webhook-inbox.ts), not into the database.
+    files: ["src/adapters/http/**/*.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            { group: ["**/postgres", "**/postgres/**", "**/adapters/postgres/**"], message: "adapters/http must not import adapters/postgres: give it a port" },
+            { group: ["**/context", "**/context.js"], message: "adapters must not import context.ts: take the ports you need as parameters" },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // Providers and the event encoding know nothing of storage.
+    files: ["src/adapters/providers/**/*.ts", "src/adapters/events/**/*.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            { group: ["**/postgres", "**/postgres/**", "**/adapters/postgres/**"], message: "providers and events must not import adapters/postgres: give them a port" },
+            { group: ["**/context", "**/context.js"], message: "adapters must not import context.ts: take the ports you need as parameters" },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ["src/adapters/**/*.ts"],
+    ignores: ["src/adapters/postgres/**", "src/adapters/http/**", "src/adapters/providers/**", "src/adapters/events/**", "src/adapters/rpc/**"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        { patterns: [{ group: ["**/context", "**/context.js"], message: "adapters must not import context.ts: take the ports you need as parameters" }] },
+      ],
+    },
+  },
+  {
+    // Workers are driving adapters: built from ports and tuning by the composition root, never from AppContext.
+    files: ["src/workers/**/*.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            { group: ["**/context", "**/context.js"], message: "workers take explicit dependencies (ports, tuning from config.ts), not context.ts" },
+            { group: ["**/adapters/postgres/**"], message: "workers run over ports; the composition root (start-workers.ts) hands them the PostgreSQL implementations" },
+          ],
+        },
+      ],
+    },
+  },
+  // ---- end of adapter fences ----
 );

@@ -18,7 +18,7 @@ import { v7 as uuidv7 } from "uuid";
 import { loadConfig } from "../src/config.js";
 import { createLogger } from "../src/observability/logger.js";
 import { startService } from "../src/server.js";
-import { inboxWorkerCounters } from "../src/adapters/postgres/inbox-worker.js";
+import { inboxWorkerCounters } from "../src/workers/inbox-worker.js";
 
 export type ToService = { type: "stats" } | { type: "stop" } | { type: "profile"; action: "start" } | { type: "profile"; action: "stop"; file: string };
 export interface ServiceStats {

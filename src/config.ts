@@ -312,3 +312,50 @@ export function loadConfig(env: Env = process.env): Config {
   if (reader.problems.length > 0) throw new ConfigError(reader.problems);
   return config;
 }
+
+/**
+ * Tuning of the sender worker (workers/sender.ts holds the defaults): tests
+ * and benches shorten delays and windows. Plain numbers, so the worker, the
+ * context and the tests share it without importing each other.
+ */
+export interface SenderTuning {
+  workerId?: string;
+  /** Slots are handed out this far ahead. Default 200 ms. */
+  horizonMs?: number;
+  /** Claims while busy. Default 50 ms. */
+  claimIntervalMs?: number;
+  /** Longest idle sleep without a wake-up. Default 500 ms. */
+  pollIntervalMs?: number;
+  /** Lease of a claimed job; far above the Graph timeout. Default 120 s. */
+  leaseMs?: number;
+  /** Share of each account's rate kept free for jitter. Default 0.04. */
+  headroom?: number;
+  /** Claimed sends not yet recorded, at most. Default 4,000. */
+  maxInFlight?: number;
+  /** Most jobs one claim takes for one account. Default 1,000. */
+  maxPerAccount?: number;
+  /** Results are recorded at least this often. Default 25 ms. */
+  flushIntervalMs?: number;
+  /** After a 130429, the account's next slot is pushed this far out. Default 1,000 ms. */
+  throttlePauseMs?: number;
+  /** Backoff of retryable errors (domain/send-policy.ts RetryPolicy). */
+  retry?: Partial<{ maxAttempts: number; baseDelayMs: number; maxDelayMs: number; pairRateBaseDelayMs: number }>;
+  /** The accounts' circuit breaker (domain/circuit-breaker.ts CircuitSettings). */
+  circuit?: Partial<{ failureThreshold: number; openMs: number; probeTimeoutMs: number }>;
+  /** How long and how often a send whose outcome is unknown is looked for in status webhooks. */
+  reconcile?: Partial<{ windowMs: number; checkEveryMs: number }>;
+  /** Jitter source (tests make it fixed). */
+  random?: () => number;
+}
+
+/** Tuning of the inbox worker (workers/inbox-worker.ts holds the defaults; bench/ and tests tune it). */
+export interface InboxTuning {
+  workerId?: string;
+  concurrency?: number;
+  batchSize?: number;
+  gatherMs?: number;
+  pollIntervalMs?: number;
+  leaseMs?: number;
+  maxAttempts?: number;
+  retryDelayMs?: number;
+}

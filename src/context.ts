@@ -14,23 +14,22 @@ import type { Logger } from "./observability/logger.js";
 import type { AccountRepository } from "./ports/account-repository.js";
 import { Wakeup } from "./adapters/shared/wakeup.js";
 import { openNatsConnection, type NatsLink } from "./adapters/nats/connection.js";
-import { InboxWriter, type InboxWriterOptions } from "./adapters/postgres/inbox-writer.js";
+import { InboxWriter, PostgresOwnDeliveries, type InboxWriterOptions } from "./adapters/postgres/inbox/inbox-writer.js";
+import { PostgresWebhookSecrets } from "./adapters/postgres/stores/account-webhook-secrets.js";
+import type { WebhookSecrets } from "./ports/webhook-inbox.js";
 import { WebhookCounters } from "./adapters/http/webhook-counters.js";
 import { DefaultProviderRegistry, type ProviderRegistryOptions } from "./adapters/providers/registry.js";
 import type { ProviderRegistry } from "./ports/whatsapp-provider.js";
-import type { SenderTuning } from "./adapters/postgres/sender-worker.js";
-import type { InboundReaction, ProviderUpdateReaction } from "./adapters/postgres/inbound-reactions.js";
-import { PostgresConversationStore } from "./adapters/postgres/conversation-store.js";
-import { optOutKeywordReaction, userPreferencesReaction } from "./adapters/postgres/opt-out-reaction.js";
+import type { SenderTuning } from "./config.js";
+import { optOutKeywordReaction, otpTypedBackReaction, templateStatusReaction, userPreferencesReaction, type InboundReactions } from "./app/inbound-reactions.js";
+import { PostgresConversationStore } from "./adapters/postgres/stores/conversation-store.js";
 import type { ConversationStore } from "./ports/conversation-store.js";
-import { EventFeed, OutboxWakeup } from "./adapters/postgres/event-feed.js";
+import { EventFeed, OutboxWakeup } from "./adapters/postgres/outbox/event-feed.js";
 import { outboxRecordToEvent } from "./adapters/events/event-envelope.js";
 import type { Event } from "../gen/whatsapp/v1/events_pb.js";
 import { deriveCodeKey } from "./domain/otp/code.js";
-import { otpTypedBackReaction } from "./adapters/postgres/otp-reaction.js";
 import { revealingOtpCodes } from "./adapters/providers/sealed-otp-codes.js";
-import { PostgresTemplateStore } from "./adapters/postgres/template-store.js";
-import { templateStatusReaction } from "./adapters/postgres/template-status-reaction.js";
+import { PostgresTemplateStore } from "./adapters/postgres/stores/template-store.js";
 import { DefaultTemplateProviders } from "./adapters/providers/template-providers.js";
 import type { TemplateStore } from "./ports/template-store.js";
 import type { TemplateProviders } from "./ports/template-provider.js";
@@ -53,6 +52,8 @@ export interface AppContext {
   health: HealthStatus;
   /** Durable, group-committed writes of webhook deliveries to the inbox. */
   inboxWriter: InboxWriter;
+  /** Per-account webhook secrets (`/webhook/{account_id}`). */
+  webhookSecrets: WebhookSecrets;
   /** Webhook outcomes counted in memory (for /metrics). */
   webhookCounters: WebhookCounters;
   /** Notified after a webhook delivery is committed to the inbox. */
@@ -71,8 +72,8 @@ export interface AppContext {
   templateProviders: TemplateProviders;
   /** The NATS connection (reconnecting in the background); undefined without NATS_URL. */
   nats: NatsLink | undefined;
-  /** What follows newly stored inbound messages, in their transaction (see adapters/postgres/inbound-reactions.ts). */
-  inboundReactions: { messages: InboundReaction[]; providerUpdates: ProviderUpdateReaction[] };
+  /** What follows newly stored inbound messages, in their transaction (see app/inbound-reactions.ts). */
+  inboundReactions: InboundReactions;
   /** Time-ordered ids (UUIDv7): index-friendly and sortable by creation. */
   newId: () => string;
   now: () => Date;
@@ -110,8 +111,9 @@ export async function createAppContext(config: Config, logger: Logger, overrides
   const outboxWakeup = new OutboxWakeup();
   const eventFeed = new EventFeed({ db: database.db, decode: outboxRecordToEvent, logger: logger.child({ component: "event-feed" }) });
   outboxWakeup.onNotify(() => eventFeed.wake());
+  const ownDeliveries = new PostgresOwnDeliveries(database.db);
   const providers = new DefaultProviderRegistry({
-    db: database.db,
+    inbox: ownDeliveries,
     graphUrl: config.whatsappGraphUrl,
     graphVersion: config.whatsappApiVersion,
     twilioUrl: config.twilioBaseUrl,
@@ -135,6 +137,7 @@ export async function createAppContext(config: Config, logger: Logger, overrides
     otpCodeKey,
     health: new HealthStatus(),
     inboxWriter,
+    webhookSecrets: new PostgresWebhookSecrets(database.db, box),
     webhookCounters: new WebhookCounters(),
     inboxWakeup,
     outboxWakeup,
@@ -144,7 +147,7 @@ export async function createAppContext(config: Config, logger: Logger, overrides
     providers: revealingOtpCodes(providers, box),
     templates: new PostgresTemplateStore(database.db, { newId: () => uuidv7(), onEventsCommitted: () => outboxWakeup.notify() }),
     templateProviders: new DefaultTemplateProviders({
-      db: database.db,
+      inbox: ownDeliveries,
       graphUrl: config.whatsappGraphUrl,
       graphVersion: config.whatsappApiVersion,
       inboxWakeup,

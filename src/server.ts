@@ -2,11 +2,8 @@ import type { Config } from "./config.js";
 import { createAppContext, type AppContext, type ContextOverrides } from "./context.js";
 import { createHttpHandler } from "./adapters/http/app.js";
 import { createOnePortServer } from "./adapters/http/one-port-server.js";
-import { startRelayWorker } from "./adapters/nats/relay-worker.js";
-import { startInactivityCloser } from "./adapters/postgres/inactivity-closer.js";
-import { startInboxWorker } from "./adapters/postgres/start-inbox-worker.js";
-import { startSenderWorker } from "./adapters/postgres/start-sender-worker.js";
-import { startTemplateSyncJob } from "./adapters/postgres/template-sync-job.js";
+import { routes } from "./adapters/rpc/routes.js";
+import { startInactivityCloser, startInboxWorker, startRelayWorker, startSenderWorker, startTemplateSyncJob } from "./start-workers.js";
 import type { Logger } from "./observability/logger.js";
 
 export interface RunningService {
@@ -22,7 +19,7 @@ export interface RunningService {
 export async function startService(config: Config, logger: Logger, overrides: ContextOverrides = {}): Promise<RunningService> {
   const app = await createAppContext(config, logger, overrides);
   let serving = true;
-  const server = createOnePortServer(createHttpHandler(app, { serving: () => serving }));
+  const server = createOnePortServer(createHttpHandler({ ...app, routes: routes(app) }, { serving: () => serving }));
   let address: { port: number; host: string };
   try {
     address = await server.listen(config.port, config.host);
@@ -34,7 +31,7 @@ export async function startService(config: Config, logger: Logger, overrides: Co
   const senderWorker = startSenderWorker(app, overrides.sender);
   const inactivityCloser = startInactivityCloser(app);
   const templateSync = startTemplateSyncJob(app);
-  const relayWorker = startRelayWorker(app, { retention: { keepPublishedMs: config.outboxRetentionSeconds * 1000 } });
+  const relayWorker = startRelayWorker(app);
   const reachableHost = address.host === "0.0.0.0" || address.host === "::" ? "127.0.0.1" : address.host;
   let stopping: Promise<void> | undefined;
   return {

@@ -20,7 +20,7 @@ import { v7 as uuidv7 } from "uuid";
 
 import { MessageStatus, MessageType } from "../gen/whatsapp/v1/message_pb.js";
 import { withTenant, type Transaction } from "../src/adapters/postgres/index.js";
-import { applyPendingStatuses } from "../src/adapters/postgres/inbound-store.js";
+import { applyPendingStatuses } from "./kit/early-statuses.js";
 import { outbox, webhookInbox } from "../src/adapters/postgres/schema/control.js";
 import { contacts, messages } from "../src/adapters/postgres/schema/tenant.js";
 import type { Account } from "../src/domain/account.js";

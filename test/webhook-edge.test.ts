@@ -9,7 +9,7 @@ import http2 from "node:http2";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AccountService, Provider } from "../gen/whatsapp/v1/account_pb.js";
-import type { InboxRow } from "../src/adapters/postgres/inbox-writer.js";
+import type { InboxRow } from "../src/adapters/postgres/inbox/inbox-writer.js";
 import {
   contact,
   deliver,

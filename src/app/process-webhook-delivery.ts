@@ -1,6 +1,7 @@
 import type { InboundDelivery, ManagementChange, MessagingChange } from "../domain/inbound.js";
 import type { AccountRef, InboundEvent } from "../domain/inbound-events.js";
-import type { InboundStore, StoredInboundMessage } from "../ports/inbound-store.js";
+import type { InboundStore, StoredInboundMessage, TenantInboundStore } from "../ports/inbound-store.js";
+import { NO_REACTIONS } from "./inbound-reactions.js";
 import { applyStatusUpdate } from "./apply-message-status.js";
 import { receiveInboundMessage, type InboundDeps } from "./receive-inbound-message.js";
 import { senderKeys } from "../domain/contact-identity.js";
@@ -58,7 +59,7 @@ export async function processWebhookDelivery(delivery: InboundDelivery, store: I
   const outcome = emptyOutcome();
   for (const change of delivery.changes) {
     if (change.kind === "messaging") await processMessagingChange(change, store, deps, outcome);
-    else await processManagementChange(change, store, outcome);
+    else await processManagementChange(change, store, deps, outcome);
   }
   return outcome;
 }
@@ -184,7 +185,7 @@ async function applyRun(run: MessagesRun, outcomes: DeliveryOutcome[], deps: Inb
       events.push(...result.events);
     });
     await tenant.appendEvents(events);
-    if (stored.length > 0) await tenant.afterInboundStored(stored);
+    if (stored.length > 0) await reactToMessages(tenant, stored, deps);
   });
 }
 
@@ -220,7 +221,7 @@ async function processMessagingChange(change: MessagingChange, store: InboundSto
       outcome.updatesRecorded += 1;
     }
     await tenant.appendEvents(events);
-    if (stored.length > 0) await tenant.afterInboundStored(stored);
+    if (stored.length > 0) await reactToMessages(tenant, stored, deps);
     outcome.events += events.length;
   });
 }
@@ -230,7 +231,7 @@ async function processMessagingChange(change: MessagingChange, store: InboundSto
  * tenant owning an account of it records the update once, naming the
  * account when the update points at exactly one.
  */
-async function processManagementChange(change: ManagementChange, store: InboundStore, outcome: DeliveryOutcome): Promise<void> {
+async function processManagementChange(change: ManagementChange, store: InboundStore, deps: InboundDeps, outcome: DeliveryOutcome): Promise<void> {
   const accounts = change.phoneNumberId
     ? [await store.accountByPhoneNumberId(change.provider, change.phoneNumberId)].filter((a): a is AccountRef => a !== undefined)
     : change.wabaId === ""
@@ -246,7 +247,7 @@ async function processManagementChange(change: ManagementChange, store: InboundS
     const accountId = accountNamedBy(change, ofTenant)?.id;
     const recorded = await store.inTenant(tenantId, async (tenant) => {
       const first = await tenant.recordProviderUpdate(change, accountId);
-      if (first) await tenant.afterProviderUpdate(change, accountId);
+      if (first) await reactToProviderUpdate(tenant, change, accountId, deps);
       return first;
     });
     if (recorded) outcome.updatesRecorded += 1;
@@ -286,4 +287,20 @@ function errorsAsUpdate(change: MessagingChange, at: Date): ManagementChange {
     details: { kind: "errors", errors: change.errors },
     raw: { errors: change.errors },
   };
+}
+
+/** The reactions to newly stored messages (app/inbound-reactions.ts), in their transaction, after their events. */
+async function reactToMessages(tenant: TenantInboundStore, stored: readonly StoredInboundMessage[], deps: InboundDeps): Promise<void> {
+  const reactions = deps.reactions ?? NO_REACTIONS;
+  if (reactions.messages.length === 0) return;
+  const scope = tenant.reactionScope();
+  for (const react of reactions.messages) await react(scope, stored, deps);
+}
+
+/** The reactions to a management update the tenant recorded for the first time. */
+async function reactToProviderUpdate(tenant: TenantInboundStore, update: ManagementChange, accountId: string | undefined, deps: InboundDeps): Promise<void> {
+  const reactions = deps.reactions ?? NO_REACTIONS;
+  if (reactions.providerUpdates.length === 0) return;
+  const scope = tenant.reactionScope();
+  for (const react of reactions.providerUpdates) await react(scope, update, accountId, deps);
 }

@@ -1,4 +1,5 @@
 import { opensServiceWindow, type ContactProfile, type InboundMessage, type MessagingChange } from "../domain/inbound.js";
+import type { InboundReactions } from "./inbound-reactions.js";
 import type { AccountRef, ContactSnapshot, InboundEvent } from "../domain/inbound-events.js";
 import { numberChange } from "../domain/contact-identity.js";
 import type { StoredInboundMessage, TenantInboundStore } from "../ports/inbound-store.js";
@@ -6,6 +7,8 @@ import type { StoredInboundMessage, TenantInboundStore } from "../ports/inbound-
 export interface InboundDeps {
   newId: () => string;
   now: () => Date;
+  /** What follows newly stored messages and updates, in their transaction (app/inbound-reactions.ts); none by default. */
+  reactions?: InboundReactions;
 }
 
 export type ReceiveResult = { stored: true; events: InboundEvent[]; inbound: StoredInboundMessage } | { stored: false; events: [] };

@@ -1,4 +1,5 @@
 import type { Provider } from "../domain/account.js";
+import type { ReactionScope } from "./reaction-scope.js";
 import type { ContactIdentity } from "../domain/contact-identity.js";
 import type { ContactProfile, InboundMessage, ManagementChange, MessagingChange, StatusUpdate } from "../domain/inbound.js";
 import type {
@@ -98,12 +99,11 @@ export interface TenantInboundStore {
   /** Writes the events to the outbox, in order, in this transaction. */
   appendEvents(events: readonly InboundEvent[]): Promise<void>;
   /**
-   * Runs what follows newly stored inbound messages in this transaction
-   * (opt-out keywords, one-time codes typed back…), after their events.
+   * What the reactions to stored messages and updates (opt-out keywords,
+   * one-time codes typed back, template status…) may do, in this
+   * transaction; their events follow those already appended.
    */
-  afterInboundStored(messages: readonly StoredInboundMessage[]): Promise<void>;
-  /** Runs what follows a management update recorded for the first time (template status…), in this transaction. */
-  afterProviderUpdate(update: ManagementChange, accountId: string | undefined): Promise<void>;
+  reactionScope(): ReactionScope;
 }
 
 /** An inbound message this transaction stored (not a duplicate), as the work that follows it sees it. */

@@ -57,7 +57,7 @@ export type SendOutcome =
    * The request may have reached the provider but no answer came (timeout
    * after the request was written, connection reset mid-answer): it may
    * have been accepted. Sending again could deliver it twice; the sender
-   * reconciles it from status webhooks instead (see sender-worker.ts).
+   * reconciles it from status webhooks instead (see app/messaging/deliver-send.ts).
    */
   | { kind: "unknown"; error: ProviderError };
 

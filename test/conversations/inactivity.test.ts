@@ -11,7 +11,8 @@ import { v7 as uuidv7 } from "uuid";
 import type { Account } from "../../gen/whatsapp/v1/account_pb.js";
 import { ConversationSource, ConversationStatus } from "../../gen/whatsapp/v1/common_pb.js";
 import { ConversationCloseReason, ConversationClosedEventSchema } from "../../gen/whatsapp/v1/events_pb.js";
-import { InactivityCloser } from "../../src/adapters/postgres/inactivity-closer.js";
+import { PostgresInactiveConversations } from "../../src/adapters/postgres/stores/inactive-conversations.js";
+import { InactivityCloser } from "../../src/workers/inactivity-closer.js";
 import { createLogger } from "../../src/observability/logger.js";
 import { createAccount, eventually, newWaId, receive, startHarness, tenantClients, type Harness, type Tenant } from "./support.js";
 
@@ -46,7 +47,7 @@ describe("inactivity job, two replicas at once", () => {
 
     const closer = () =>
       new InactivityCloser({
-        db: harness.svc.service.app.database.db,
+        conversations: new PostgresInactiveConversations(harness.svc.service.app.database.db),
         logger: silent,
         newId: uuidv7,
         now: harness.now,

@@ -15,7 +15,7 @@ import { ConversationService } from "../../gen/whatsapp/v1/conversation_pb.js";
 import { EventType, type Event } from "../../gen/whatsapp/v1/events_pb.js";
 import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
 import { MessageType } from "../../gen/whatsapp/v1/message_pb.js";
-import type { OutboxEvent } from "../../src/adapters/postgres/outbox.js";
+import type { OutboxEvent } from "../../src/adapters/postgres/outbox/outbox.js";
 import { createMetaAccount, metaFixture, uniqueIds } from "../inbound/support/inbound-harness.js";
 import {
   closeClientSessions,

@@ -18,8 +18,8 @@ import {
   type Event,
 } from "../../gen/whatsapp/v1/events_pb.js";
 import { MessageStatus, MessageType } from "../../gen/whatsapp/v1/message_pb.js";
-import type { Database } from "../../src/adapters/postgres/database.js";
-import { appendToOutbox, type EventName, type OutboxEvent } from "../../src/adapters/postgres/outbox.js";
+import type { Database } from "../../src/adapters/postgres/db/database.js";
+import { appendToOutbox, type EventName, type OutboxEvent } from "../../src/adapters/postgres/outbox/outbox.js";
 
 export interface EventSpec {
   name?: Extract<EventName, "message.received" | "message.status" | "conversation.opened" | "contact.created">;

@@ -7,10 +7,10 @@
 import { inArray, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-import { planBatches } from "../../src/adapters/postgres/inbox-batches.js";
-import { queryRows } from "../../src/adapters/postgres/database.js";
+import { planBatches } from "../../src/workers/inbox-batches.js";
+import { queryRows } from "../../src/adapters/postgres/db/database.js";
 import { webhookInbox } from "../../src/adapters/postgres/schema/control.js";
-import { tenantSchemaName } from "../../src/adapters/postgres/tenant-scope.js";
+import { tenantSchemaName } from "../../src/adapters/postgres/db/tenant-scope.js";
 import {
   countRows,
   createInboundDatabase,

@@ -8,8 +8,8 @@
 import { asc, eq, inArray } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-import type { InboxWorker } from "../../src/adapters/postgres/inbox-worker.js";
-import { PostgresInboundStore } from "../../src/adapters/postgres/inbound-store.js";
+import type { InboxWorker } from "../../src/workers/inbox-worker.js";
+import { PostgresInboundStore } from "../../src/adapters/postgres/inbox/inbound-store.js";
 import type { ContactProfile } from "../../src/domain/inbound.js";
 import { v7 as uuidv7 } from "uuid";
 import { webhookInbox } from "../../src/adapters/postgres/schema/control.js";

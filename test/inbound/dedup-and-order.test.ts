@@ -7,7 +7,7 @@
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-import { applyPendingStatuses } from "../../src/adapters/postgres/inbound-store.js";
+import { applyPendingStatuses } from "../kit/early-statuses.js";
 import { conversations, pendingStatuses } from "../../src/adapters/postgres/schema/tenant.js";
 import { MessageStatus } from "../../gen/whatsapp/v1/message_pb.js";
 import {

@@ -12,7 +12,7 @@ import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { v7 as uuidv7 } from "uuid";
 
-import { tenantSchemaName } from "../../src/adapters/postgres/tenant-scope.js";
+import { tenantSchemaName } from "../../src/adapters/postgres/db/tenant-scope.js";
 import { webhookInbox } from "../../src/adapters/postgres/schema/control.js";
 import { Wakeup } from "../../src/adapters/shared/wakeup.js";
 import {

@@ -9,7 +9,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { migrate, openDatabase, withTenant, type DatabaseHandle } from "../../src/adapters/postgres/index.js";
-import { applyPendingStatuses } from "../../src/adapters/postgres/inbound-store.js";
+import { applyPendingStatuses } from "../kit/early-statuses.js";
 import {
   batch,
   createMetaAccount,

@@ -12,8 +12,8 @@ import { sql } from "drizzle-orm";
 import { pgSchema, text } from "drizzle-orm/pg-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-import { openDatabase, queryRows, type Database, type DatabaseHandle } from "../../src/adapters/postgres/database.js";
-import { hot, preparedRows } from "../../src/adapters/postgres/prepared-query.js";
+import { openDatabase, queryRows, type Database, type DatabaseHandle } from "../../src/adapters/postgres/db/database.js";
+import { hot, preparedRows } from "../../src/adapters/postgres/db/prepared-query.js";
 import { createTestDatabase, type TestDatabase } from "../support/database.js";
 
 const tenantTwoLabels = pgSchema("tenant_two").table("labels", { label: text("label") });

@@ -8,8 +8,8 @@ import { asc, eq, inArray } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { v7 as uuidv7 } from "uuid";
 
-import { applyPendingStatuses } from "../../src/adapters/postgres/inbound-store.js";
-import type { InboxWorker } from "../../src/adapters/postgres/inbox-worker.js";
+import { applyPendingStatuses } from "../kit/early-statuses.js";
+import type { InboxWorker } from "../../src/workers/inbox-worker.js";
 import { webhookInbox } from "../../src/adapters/postgres/schema/control.js";
 import { contacts, messages } from "../../src/adapters/postgres/schema/tenant.js";
 import { advancesTo, type DeliveryStatus, type MessageStatus as StoredStatus } from "../../src/domain/message-status.js";

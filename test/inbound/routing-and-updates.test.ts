@@ -6,7 +6,7 @@
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-import { inboxWorkerCounters } from "../../src/adapters/postgres/inbox-worker.js";
+import { inboxWorkerCounters } from "../../src/workers/inbox-worker.js";
 import { accounts, webhookUnroutable } from "../../src/adapters/postgres/schema/control.js";
 import { providerUpdates } from "../../src/adapters/postgres/schema/tenant.js";
 import {

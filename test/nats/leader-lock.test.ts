@@ -2,7 +2,7 @@ import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { openDatabase, queryRows } from "../../src/adapters/postgres/index.js";
-import { inProcessLeaderLock, LeaderRole, postgresLeaderLock, type LeaderLock } from "../../src/adapters/postgres/leader-lock.js";
+import { inProcessLeaderLock, LeaderRole, postgresLeaderLock, type LeaderLock } from "../../src/adapters/postgres/db/leader-lock.js";
 import { adminUrl, createTestDatabase, type TestDatabase } from "../support/database.js";
 import { eventually } from "./relay-harness.js";
 

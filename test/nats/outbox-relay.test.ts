@@ -4,7 +4,7 @@ import { sql } from "drizzle-orm";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 
 import { migrate, openDatabase, queryRows, type DatabaseHandle } from "../../src/adapters/postgres/index.js";
-import { appendToOutbox } from "../../src/adapters/postgres/outbox.js";
+import { appendToOutbox } from "../../src/adapters/postgres/outbox/outbox.js";
 import { adminUrl, createTestDatabase, type TestDatabase } from "../support/database.js";
 import { startNatsServer, type NatsTestServer } from "../support/nats-server.js";
 import { eventually, receivedEvent, startRelay, testStream, unpublishedCount, type RunningRelay } from "./relay-harness.js";

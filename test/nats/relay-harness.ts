@@ -14,9 +14,9 @@ import { MessageType } from "../../gen/whatsapp/v1/message_pb.js";
 import { openNatsConnection, type NatsLink } from "../../src/adapters/nats/connection.js";
 import { createOutboxRelay, type OutboxRelay, type OutboxRelayOptions } from "../../src/adapters/nats/outbox-relay.js";
 import type { StreamSettings } from "../../src/adapters/nats/stream.js";
-import { openDatabase, queryRows, type DatabaseHandle } from "../../src/adapters/postgres/database.js";
-import { LeaderRole, postgresLeaderLock, type LeaderLock } from "../../src/adapters/postgres/leader-lock.js";
-import { appendToOutbox, type OutboxEvent } from "../../src/adapters/postgres/outbox.js";
+import { openDatabase, queryRows, type DatabaseHandle } from "../../src/adapters/postgres/db/database.js";
+import { LeaderRole, postgresLeaderLock, type LeaderLock } from "../../src/adapters/postgres/db/leader-lock.js";
+import { appendToOutbox, type OutboxEvent } from "../../src/adapters/postgres/outbox/outbox.js";
 import { Wakeup } from "../../src/adapters/shared/wakeup.js";
 
 export interface LogRecord {

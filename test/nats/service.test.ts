@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-import { appendToOutbox } from "../../src/adapters/postgres/outbox.js";
+import { appendToOutbox } from "../../src/adapters/postgres/outbox/outbox.js";
 import { startNatsServer, type NatsTestServer } from "../support/nats-server.js";
 import { startTestService, type TestService } from "../support/service.js";
 import { eventually, receivedEvent, unpublishedCount } from "./relay-harness.js";

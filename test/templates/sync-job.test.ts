@@ -10,7 +10,7 @@ import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { TemplateStatus } from "../../gen/whatsapp/v1/template_pb.js";
-import { TEMPLATE_SYNC_JOB } from "../../src/adapters/postgres/template-sync-job.js";
+import { TEMPLATE_SYNC_JOB } from "../../src/adapters/postgres/stores/template-sync-schedule.js";
 import { GraphSimulator } from "../support/graph-simulator.js";
 import { closeClientSessions, startTestService, type TestService } from "../support/service.js";
 import { APP_SECRET, eventually, metaAccount, orderTemplate, templateEvents, tenant } from "./harness.js";

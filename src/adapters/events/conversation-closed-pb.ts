@@ -3,7 +3,7 @@ import { create, toBinary } from "@bufbuild/protobuf";
 
 import type { CloseReason, ConversationClosed } from "../../domain/conversations/conversation-update.js";
 import { ConversationCloseReason, ConversationClosedEventSchema } from "../../../gen/whatsapp/v1/events_pb.js";
-import type { OutboxEvent } from "../postgres/outbox.js";
+import type { EncodedEvent } from "./encoded-event.js";
 import { conversationToPb } from "./contact-pb.js";
 import { eventHeader } from "./inbound-events-pb.js";
 
@@ -12,7 +12,7 @@ const REASONS: Readonly<Record<CloseReason, ConversationCloseReason>> = {
   inactivity: ConversationCloseReason.INACTIVITY,
 };
 
-export function conversationClosedToOutbox(event: ConversationClosed): OutboxEvent {
+export function conversationClosedToOutbox(event: ConversationClosed): EncodedEvent {
   const payload = create(ConversationClosedEventSchema, {
     ...eventHeader(event.eventId, event.account, event.occurredAt),
     conversationId: event.conversation.id,

@@ -20,7 +20,7 @@ import {
   TemplateStatusEventSchema,
   type Event,
 } from "../../../gen/whatsapp/v1/events_pb.js";
-import type { EventName } from "../postgres/outbox.js";
+import type { EventName } from "../../domain/events.js";
 
 /** What the envelope needs of an outbox row. */
 export interface OutboxRecord {

@@ -23,12 +23,12 @@ import {
   MessageReceivedEventSchema,
   MessageStatusEventSchema,
 } from "../../../gen/whatsapp/v1/events_pb.js";
-import type { OutboxEvent } from "../postgres/outbox.js";
+import type { EncodedEvent } from "./encoded-event.js";
 import { contactToPb, conversationToPb } from "./contact-pb.js";
 import { inboundMessageToPb, providerErrorToPb } from "./inbound-message-pb.js";
 import { messageStatusToPb, messageTypeToPb } from "./message-enums.js";
 
-export function toOutboxEvent(event: InboundEvent): OutboxEvent {
+export function toOutboxEvent(event: InboundEvent): EncodedEvent {
   const base = { id: event.eventId, tenantId: event.account.tenantId };
   switch (event.kind) {
     case "message.received":

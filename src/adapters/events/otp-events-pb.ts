@@ -4,9 +4,9 @@ import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 
 import type { OtpVerified } from "../../domain/otp/otp.js";
 import { OtpVerificationMethod, OtpVerifiedEventSchema } from "../../../gen/whatsapp/v1/events_pb.js";
-import type { OutboxEvent } from "../postgres/outbox.js";
+import type { EncodedEvent } from "./encoded-event.js";
 
-export function otpVerifiedToOutbox(event: OtpVerified): OutboxEvent {
+export function otpVerifiedToOutbox(event: OtpVerified): EncodedEvent {
   const payload = create(OtpVerifiedEventSchema, {
     eventId: event.eventId,
     tenantId: event.tenantId,

@@ -12,29 +12,10 @@ import {
   TemplateParameterFormat as PbFormat,
   TemplateStatus as PbStatus,
 } from "../../../gen/whatsapp/v1/template_pb.js";
-import type { OutboxEvent } from "../postgres/outbox.js";
+import type { TemplateStatusChanged } from "../../domain/events.js";
+import type { EncodedEvent } from "./encoded-event.js";
 
-/** A template's review status changed (webhook or sync), as committed. */
-export interface TemplateStatusChanged {
-  eventId: string;
-  tenantId: string;
-  accountId: string;
-  occurredAt: Date;
-  wabaId: string;
-  templateId: string;
-  metaTemplateId: string;
-  name: string;
-  language: string;
-  category: TemplateCategory;
-  status: TemplateStatus;
-  previousStatus: TemplateStatus;
-  reason: string;
-  /** The provider's event name (`APPROVED`, `FLAGGED`…), or `SYNC`. */
-  providerEvent: string;
-  version: number;
-}
-
-export function templateStatusEvent(e: TemplateStatusChanged): OutboxEvent {
+export function templateStatusEvent(e: TemplateStatusChanged): EncodedEvent {
   const payload = create(TemplateStatusEventSchema, {
     eventId: e.eventId,
     tenantId: e.tenantId,

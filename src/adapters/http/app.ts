@@ -1,16 +1,18 @@
+import type { ConnectRouter } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
-import type { AppContext } from "../../context.js";
+import type { Config } from "../../config.js";
+import type { Logger } from "../../observability/logger.js";
+import type { NatsLink } from "../nats/connection.js";
 import { createAccessControl } from "../auth/access-control.js";
 import { createAuditInterceptor } from "../rpc/audit.js";
 import { createAccessInterceptors } from "../rpc/auth-interceptor.js";
 import { createLoggingInterceptor } from "../rpc/logging.js";
-import { routes } from "../rpc/routes.js";
 import { createValidationInterceptor } from "../rpc/validation.js";
 import { serveHealth } from "./health-routes.js";
 import { sendJson, type AnyRequest, type AnyResponse } from "./json.js";
 import type { RequestHandler } from "./one-port-server.js";
 import { createTwilioWebhookHandler } from "./twilio-webhook-routes.js";
-import { createMetaWebhookHandler } from "./webhook-routes.js";
+import { createMetaWebhookHandler, type MetaWebhookDeps } from "./webhook-routes.js";
 
 /** Request bodies above this are refused before they are read whole (Connect's own limit). */
 export const MAX_RPC_BODY_BYTES = 4 * 1024 * 1024;
@@ -19,7 +21,17 @@ export const MAX_RPC_BODY_BYTES = 4 * 1024 * 1024;
  * The whole HTTP surface of the port: Connect, gRPC and gRPC-Web for every
  * service, and the plain routes (Meta and Twilio webhooks, health) for everything else.
  */
-export function createHttpHandler(app: AppContext, state: { serving: () => boolean }): RequestHandler {
+export interface HttpDeps extends MetaWebhookDeps {
+  config: Config;
+  logger: Logger;
+  /** For the readiness check only. */
+  database: { ping(): Promise<void>; kind: "postgres" | "pglite" };
+  nats: Pick<NatsLink, "state"> | undefined;
+  /** The Connect services (rpc/routes.ts), bound to their dependencies by the composition root. */
+  routes: (router: ConnectRouter) => void;
+}
+
+export function createHttpHandler(app: HttpDeps, state: { serving: () => boolean }): RequestHandler {
   const metaWebhook = createMetaWebhookHandler(app);
   const twilioWebhook = createTwilioWebhookHandler(app);
   const fallback = (req: AnyRequest, res: AnyResponse) => {
@@ -50,7 +62,7 @@ export function createHttpHandler(app: AppContext, state: { serving: () => boole
   const access = createAccessControl(app.config, app.logger);
 
   return connectNodeAdapter({
-    routes: routes(app),
+    routes: app.routes,
     // Order matters: logging sees every outcome (including refusals by the
     // interceptors after it) and is the one place errors are normalised; audit
     // sees access refusals; access control runs before validation and handlers.

@@ -1,12 +1,12 @@
-import type { AppContext } from "../../context.js";
-import { InboxFullError, InboxWriteTimeoutError, type InboxRow } from "../postgres/inbox-writer.js";
-import { findTwilioWebhookAccount, type TwilioWebhookAccount } from "../postgres/twilio-webhook-account.js";
+import type { Config } from "../../config.js";
+import type { Logger } from "../../observability/logger.js";
+import { InboxFullError, InboxWriteTimeoutError, type InboxRow, type TwilioWebhookAccount, type WebhookInbox, type WebhookSecrets } from "../../ports/webhook-inbox.js";
 import { checkTwilioSignature, TWILIO_SIGNATURE_HEADER } from "../providers/twilio/twilio-signature.js";
 import { MalformedWebhookError, parseTwilioWebhook, readForm, withoutChannel } from "../providers/twilio/webhook-form.js";
 import { sendJson, type AnyRequest, type AnyResponse } from "./json.js";
 import { requestedUrl } from "./public-url.js";
 import { discardUnreadBody, readBodyWithLimit } from "./read-body.js";
-import type { WebhookOutcome } from "./webhook-counters.js";
+import type { WebhookCounters, WebhookOutcome } from "./webhook-counters.js";
 
 /**
  * The Twilio webhook edge (SPEC §4): `POST /webhook/twilio` and
@@ -37,7 +37,18 @@ export const EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>';
 const STORED_HEADERS = ["content-type", "user-agent", "x-forwarded-for", "x-request-id", "traceparent", "i-twilio-idempotency-token"] as const;
 const MAX_STORED_HEADER_LENGTH = 512;
 
-export type TwilioWebhookDeps = Pick<AppContext, "config" | "logger" | "database" | "secretBox" | "inboxWriter" | "inboxWakeup" | "webhookCounters" | "newId">;
+export interface TwilioWebhookDeps {
+  config: Pick<Config, "publicUrl" | "trustProxyHeaders">;
+  logger: Logger;
+  /** Finds the Twilio account of a request, with its (decrypted) SID and auth token. */
+  webhookSecrets: WebhookSecrets;
+  /** Commits each request before it is answered. */
+  inboxWriter: WebhookInbox;
+  /** Wakes the inbox worker after a commit. */
+  inboxWakeup: { notify(): void };
+  webhookCounters: WebhookCounters;
+  newId: () => string;
+}
 
 /** Serves the Twilio webhook routes; resolves false when the path is not one of them. */
 export type TwilioWebhookHandler = (req: AnyRequest, res: AnyResponse) => Promise<boolean>;
@@ -74,12 +85,12 @@ export function createTwilioWebhookHandler(deps: TwilioWebhookDeps): TwilioWebho
 
     let account: TwilioWebhookAccount | null;
     if (route.kind === "account") {
-      account = await findTwilioWebhookAccount(deps.database.db, deps.secretBox, { accountId: route.accountId });
+      account = await deps.webhookSecrets.twilioAccount({ accountId: route.accountId });
       if (!account) return refuse(req, res, path, 404, "unknown_account", "not found");
     } else {
       // The business number: `To` of an inbound message, `From` of a status callback.
       const number = withoutChannel(field("MessageStatus") === undefined ? field("To") : field("From"));
-      account = /^\+[1-9]\d{6,14}$/.test(number) ? await findTwilioWebhookAccount(deps.database.db, deps.secretBox, { senderNumber: number }) : null;
+      account = /^\+[1-9]\d{6,14}$/.test(number) ? await deps.webhookSecrets.twilioAccount({ senderNumber: number }) : null;
       if (!account) return refuse(req, res, path, 403, "unknown_account", "invalid signature", { number });
     }
     if (!account.authToken || !account.accountSid || accountSid !== account.accountSid) {

@@ -1,11 +1,11 @@
-import type { AppContext } from "../../context.js";
-import { findAccountWebhookSecrets, type AccountWebhookSecrets } from "../postgres/account-webhook-secrets.js";
-import { InboxFullError, InboxWriteTimeoutError, type InboxRow } from "../postgres/inbox-writer.js";
+import type { Config } from "../../config.js";
+import type { Logger } from "../../observability/logger.js";
+import { InboxFullError, InboxWriteTimeoutError, type AccountWebhookSecrets, type InboxRow, type WebhookInbox, type WebhookSecrets } from "../../ports/webhook-inbox.js";
 import { parseJsonObject } from "./json-guard.js";
 import { sendJson, type AnyRequest, type AnyResponse } from "./json.js";
 import { checkMetaSignature, constantTimeEquals, META_SIGNATURE_HEADER } from "./meta-signature.js";
 import { discardUnreadBody, readBodyWithLimit } from "./read-body.js";
-import type { WebhookOutcome } from "./webhook-counters.js";
+import type { WebhookCounters, WebhookOutcome } from "./webhook-counters.js";
 
 /**
  * The Meta webhook edge (SPEC §4):
@@ -36,10 +36,18 @@ const MAX_STORED_HEADER_LENGTH = 512;
 /** Phone number ids are digits; anything else in the payload is not used as a hint. */
 const PHONE_NUMBER_ID_HINT = /^[0-9A-Za-z._-]{1,64}$/;
 
-export type MetaWebhookDeps = Pick<
-  AppContext,
-  "config" | "logger" | "database" | "secretBox" | "inboxWriter" | "inboxWakeup" | "webhookCounters" | "newId"
->;
+export interface MetaWebhookDeps {
+  config: Pick<Config, "metaAppSecret" | "metaVerifyToken">;
+  logger: Logger;
+  /** Per-account app secrets and verify tokens (`/webhook/{account_id}`). */
+  webhookSecrets: WebhookSecrets;
+  /** Commits each delivery before it is answered. */
+  inboxWriter: WebhookInbox;
+  /** Wakes the inbox worker after a commit. */
+  inboxWakeup: { notify(): void };
+  webhookCounters: WebhookCounters;
+  newId: () => string;
+}
 
 type Route = { kind: "global" } | { kind: "account"; accountId: string };
 
@@ -68,7 +76,7 @@ export function createMetaWebhookHandler(deps: MetaWebhookDeps): MetaWebhookHand
     if (route.kind === "global") {
       return { appSecret: deps.config.metaAppSecret, verifyToken: deps.config.metaVerifyToken, accountId: null };
     }
-    const found: AccountWebhookSecrets | null = await findAccountWebhookSecrets(deps.database.db, deps.secretBox, route.accountId);
+    const found: AccountWebhookSecrets | null = await deps.webhookSecrets.forAccount(route.accountId);
     return found && { appSecret: found.appSecret, verifyToken: found.verifyToken, accountId: found.accountId };
   }
 

@@ -9,7 +9,7 @@
  *   by seq`, because a transaction holding a lower seq can commit after one
  *   holding a higher seq; a mark would skip it for ever.
  * - One publisher across replicas (a PostgreSQL advisory lock, see
- *   postgres/leader-lock.ts) so events leave in commit order; followers retry
+ *   postgres/db/leader-lock.ts) so events leave in commit order; followers retry
  *   the lock, a leader that loses it stops before its next batch.
  * - Fast: wakes on `outboxWakeup` (events committed by this process), polls
  *   every `pollIntervalMs` for other replicas' events, pipelines a batch of
@@ -21,9 +21,9 @@ import { sql } from "drizzle-orm";
 import { jetstream, type JetStreamClient, type PubAck } from "@nats-io/jetstream";
 import { headers as natsHeaders, type NatsConnection } from "@nats-io/transport-node";
 
-import type { Database } from "../postgres/database.js";
-import { hot, preparedRows } from "../postgres/prepared-query.js";
-import type { LeaderLease, LeaderLock } from "../postgres/leader-lock.js";
+import type { Database } from "../postgres/db/database.js";
+import { hot, preparedRows } from "../postgres/db/prepared-query.js";
+import type { LeaderLease, LeaderLock } from "../postgres/db/leader-lock.js";
 import { outbox } from "../postgres/schema/control.js";
 import type { Wakeup } from "../shared/wakeup.js";
 import { Backoff, sleep } from "./backoff.js";

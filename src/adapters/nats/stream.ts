@@ -10,7 +10,7 @@
 import { JetStreamApiError, jetstreamManager, RetentionPolicy, StorageType, type StreamConfig } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 
-/** Every event subject is `whatsapp.{tenant}.{event}` (see postgres/outbox.ts `subjectFor`). */
+/** Every event subject is `whatsapp.{tenant}.{event}` (see events/encoded-event.ts `subjectFor`). */
 export const EVENT_SUBJECTS: readonly string[] = ["whatsapp.>"];
 
 export interface StreamSettings {

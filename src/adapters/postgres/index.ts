@@ -1,4 +1,4 @@
-export { PostgresAccountRepository } from "./account-repository.js";
+export { PostgresAccountRepository } from "./stores/account-repository.js";
 export {
   DEFAULT_POOL_SIZE,
   openDatabase,
@@ -10,7 +10,7 @@ export {
   type OpenDatabaseOptions,
   type Schema,
   type Transaction,
-} from "./database.js";
+} from "./db/database.js";
 export {
   CONTROL_SCHEMA,
   defaultMigrationFolders,
@@ -22,7 +22,7 @@ export {
   type MigrateOptions,
   type MigrateResult,
   type MigrationFolders,
-} from "./migrator.js";
-export { assertTenantId, setTenantSearchPath, tenantSchemaName, withTenant } from "./tenant-scope.js";
-export { appendToOutbox, subjectFor, type EventName, type OutboxEvent } from "./outbox.js";
+} from "./db/migrator.js";
+export { assertTenantId, setTenantSearchPath, tenantSchemaName, withTenant } from "./db/tenant-scope.js";
+export { appendToOutbox, subjectFor, type EventName, type OutboxEvent } from "./outbox/outbox.js";
 export * as schema from "./schema/index.js";

@@ -1,7 +1,7 @@
 /** Which provider implementation sends for an account: Meta's Cloud API, Twilio's Messages API, or the built-in sandbox. */
 import type { Provider } from "../../domain/account.js";
 import type { ProviderAccount, ProviderRegistry, WhatsAppProvider } from "../../ports/whatsapp-provider.js";
-import type { Database } from "../postgres/database.js";
+import type { OwnDeliveries } from "../../ports/webhook-inbox.js";
 import type { Wakeup } from "../shared/wakeup.js";
 import { GraphClient } from "./meta/graph-client.js";
 import { MetaProvider } from "./meta/meta-provider.js";
@@ -10,7 +10,8 @@ import { TwilioClient } from "./twilio/twilio-client.js";
 import { TwilioProvider } from "./twilio/twilio-provider.js";
 
 export interface ProviderRegistryOptions {
-  db: Database;
+  /** Where the sandbox writes its status deliveries (the webhook inbox). */
+  inbox: OwnDeliveries;
   /** WHATSAPP_GRAPH_URL, WHATSAPP_API_VERSION. */
   graphUrl: string;
   graphVersion: string;
@@ -23,7 +24,7 @@ export interface ProviderRegistryOptions {
   /** PUBLIC_URL: the base of the status callback URLs given to Twilio. */
   publicUrl: string | undefined;
   inboxWakeup?: Wakeup;
-  sandbox?: Omit<SandboxProviderOptions, "db" | "inboxWakeup">;
+  sandbox?: Omit<SandboxProviderOptions, "inbox" | "inboxWakeup">;
 }
 
 export class DefaultProviderRegistry implements ProviderRegistry {
@@ -36,7 +37,7 @@ export class DefaultProviderRegistry implements ProviderRegistry {
     this.#twilio = new TwilioClient({ baseUrl: options.twilioUrl, timeoutMs: options.twilioTimeoutMs });
     this.#providers = {
       meta: new MetaProvider(this.#graph),
-      sandbox: new SandboxProvider({ db: options.db, inboxWakeup: options.inboxWakeup, ...options.sandbox }),
+      sandbox: new SandboxProvider({ inbox: options.inbox, inboxWakeup: options.inboxWakeup, ...options.sandbox }),
       twilio: new TwilioProvider({ client: this.#twilio, publicUrl: options.publicUrl }),
     };
   }

@@ -2,13 +2,14 @@
 import type { Provider } from "../../domain/account.js";
 import type { ProviderCall, TemplateProvider, TemplateProviders } from "../../ports/template-provider.js";
 import type { ProviderAccount } from "../../ports/whatsapp-provider.js";
-import type { Database } from "../postgres/database.js";
+import type { OwnDeliveries } from "../../ports/webhook-inbox.js";
 import type { Wakeup } from "../shared/wakeup.js";
 import { MetaTemplateClient } from "./meta/template-client.js";
 import { SandboxTemplates } from "./sandbox/sandbox-templates.js";
 
 export interface TemplateProvidersOptions {
-  db: Database;
+  /** Where the sandbox writes its status deliveries (the webhook inbox). */
+  inbox: OwnDeliveries;
   graphUrl: string;
   graphVersion: string;
   timeoutMs?: number;
@@ -21,7 +22,7 @@ export class DefaultTemplateProviders implements TemplateProviders {
   constructor(options: TemplateProvidersOptions) {
     this.#providers = {
       meta: new MetaTemplateClient({ graphUrl: options.graphUrl, graphVersion: options.graphVersion, timeoutMs: options.timeoutMs }),
-      sandbox: new SandboxTemplates({ db: options.db, inboxWakeup: options.inboxWakeup }),
+      sandbox: new SandboxTemplates({ inbox: options.inbox, inboxWakeup: options.inboxWakeup }),
       twilio: new Unsupported(),
     };
   }

@@ -13,7 +13,8 @@ import { asc, eq, sql } from "drizzle-orm";
 import { v7 as uuidv7 } from "uuid";
 
 import { SecretBox } from "../../../src/adapters/crypto/secret-box.js";
-import { InboxWorker, type InboxWorkerOptions } from "../../../src/adapters/postgres/inbox-worker.js";
+import { PostgresInboxQueue } from "../../../src/adapters/postgres/inbox/inbox-queue.js";
+import { InboxWorker, type InboxWorkerOptions } from "../../../src/workers/inbox-worker.js";
 import {
   migrate,
   openDatabase,
@@ -136,8 +137,15 @@ export async function insertDelivery(db: Database, body: unknown, options: { rec
   return id;
 }
 
-export function createWorker(db: Database, options: Partial<InboxWorkerOptions> = {}): InboxWorker {
-  return new InboxWorker({ db, logger: silentLogger, newId: () => uuidv7(), now: () => new Date(), retryDelayMs: 1, ...options });
+export function createWorker(
+  db: Database,
+  options: Partial<Omit<InboxWorkerOptions, "queue">> = {},
+): InboxWorker {
+  const tuning = options;
+  const newId = tuning.newId ?? (() => uuidv7());
+  const now = tuning.now ?? (() => new Date());
+  const queue = new PostgresInboxQueue(db, { newId, now });
+  return new InboxWorker({ queue, logger: silentLogger, newId, now, retryDelayMs: 1, ...tuning });
 }
 
 /** Runs claim-and-process rounds until nothing is claimable. */

@@ -14,7 +14,7 @@ import type { AppContext, ContextOverrides } from "../../../src/context.js";
 import { queryRows, withTenant, type Database } from "../../../src/adapters/postgres/index.js";
 import { jobs, outbox } from "../../../src/adapters/postgres/schema/control.js";
 import { contacts, messages } from "../../../src/adapters/postgres/schema/tenant.js";
-import type { SenderTuning } from "../../../src/adapters/postgres/start-sender-worker.js";
+import type { SenderTuning } from "../../../src/config.js";
 import type { Provider } from "../../../src/domain/account.js";
 import { PRIORITY_RANK, type SendPriority } from "../../../src/domain/priority.js";
 import type { TestDatabase } from "../../support/database.js";

@@ -15,17 +15,16 @@
 import { isBsuid } from "../../../domain/contact-identity.js";
 import { randomBytes } from "node:crypto";
 
-import { sql } from "drizzle-orm";
 
 import type { InboundDelivery } from "../../../domain/inbound.js";
 import type { OutboundSend, ProviderAccount, SendOutcome, WhatsAppProvider } from "../../../ports/whatsapp-provider.js";
-import type { Database } from "../../postgres/database.js";
-import { webhookInbox } from "../../postgres/schema/control.js";
+import type { OwnDeliveries } from "../../../ports/webhook-inbox.js";
 import type { Wakeup } from "../../shared/wakeup.js";
 import { parseMetaWebhookBody } from "../meta/webhook-payload.js";
 
 export interface SandboxProviderOptions {
-  db: Database;
+  /** Where its status deliveries go (the webhook inbox). */
+  inbox: OwnDeliveries;
   /** Notified after status deliveries are written, so the inbox worker looks at once. */
   inboxWakeup?: Wakeup;
   /** After the send, when `delivered` is reported. Default 1 s. */
@@ -39,14 +38,14 @@ export interface SandboxProviderOptions {
 export const SANDBOX_INBOX_PROVIDER = "sandbox";
 
 export class SandboxProvider implements WhatsAppProvider {
-  readonly #db: Database;
+  readonly #inbox: OwnDeliveries;
   readonly #wakeup: Wakeup | undefined;
   readonly #deliveredAfterMs: number;
   readonly #readAfterMs: number;
   readonly #now: () => Date;
 
   constructor(options: SandboxProviderOptions) {
-    this.#db = options.db;
+    this.#inbox = options.inbox;
     this.#wakeup = options.inboxWakeup;
     this.#deliveredAfterMs = options.deliveredAfterMs ?? 1_000;
     this.#readAfterMs = options.readAfterMs ?? 2_000;
@@ -67,7 +66,7 @@ export class SandboxProvider implements WhatsAppProvider {
           ];
     const callbackData = typeof message.body.biz_opaque_callback_data === "string" ? message.body.biz_opaque_callback_data : message.messageId;
     await writeSandboxDeliveries(
-      this.#db,
+      this.#inbox,
       account,
       steps.map(([status, afterMs]) => ({
         body: statusDelivery(account, { wamid, status, at: new Date(sentAt.getTime() + afterMs), recipientId: message.to, callbackData }),
@@ -85,27 +84,16 @@ export class SandboxProvider implements WhatsAppProvider {
 
 /**
  * Writes Meta-shaped webhook bodies into the inbox as the sandbox's own
- * deliveries (provider `sandbox`, trusted: made here), then wakes the inbox
- * worker. A delivery with `afterMs` > 0 "arrives" that much later: not
- * claimable before (the inbox row's not-before time), and ordered after the
- * earlier ones (the inbox claims by received_at).
+ * deliveries (provider `sandbox`), then wakes the inbox worker. A delivery
+ * with `afterMs` > 0 "arrives" that much later, after the earlier ones.
  */
 export async function writeSandboxDeliveries(
-  db: Database,
+  inbox: OwnDeliveries,
   account: ProviderAccount,
   deliveries: readonly { body: string; afterMs: number }[],
   wakeup: Wakeup | undefined,
 ): Promise<void> {
-  await db.insert(webhookInbox).values(
-    deliveries.map(({ body, afterMs }) => ({
-      provider: SANDBOX_INBOX_PROVIDER,
-      path: "/sandbox",
-      accountHint: account.id,
-      body: Buffer.from(body, "utf8"),
-      signatureValid: true,
-      ...(afterMs > 0 ? { receivedAt: sql`now() + make_interval(secs => ${afterMs / 1000})`, lockedUntil: sql`now() + make_interval(secs => ${afterMs / 1000})` } : {}),
-    })),
-  );
+  await inbox.write({ provider: SANDBOX_INBOX_PROVIDER, accountId: account.id }, deliveries);
   wakeup?.notify();
 }
 

@@ -10,7 +10,7 @@ import { randomInt, randomUUID } from "node:crypto";
 
 import type { NewProviderTemplate, ProviderCall, RemoteTemplate, TemplateProvider, TemplateSubmission } from "../../../ports/template-provider.js";
 import type { ProviderAccount } from "../../../ports/whatsapp-provider.js";
-import type { Database } from "../../postgres/database.js";
+import type { OwnDeliveries } from "../../../ports/webhook-inbox.js";
 import type { Wakeup } from "../../shared/wakeup.js";
 import { writeSandboxDeliveries } from "./sandbox-provider.js";
 
@@ -18,16 +18,16 @@ import { writeSandboxDeliveries } from "./sandbox-provider.js";
 const EDIT_APPROVAL_DELAY_MS = 1_000;
 
 export interface SandboxTemplatesOptions {
-  db: Database;
+  inbox: OwnDeliveries;
   inboxWakeup?: Wakeup;
 }
 
 export class SandboxTemplates implements TemplateProvider {
-  readonly #db: Database;
+  readonly #inbox: OwnDeliveries;
   readonly #wakeup: Wakeup | undefined;
 
   constructor(options: SandboxTemplatesOptions) {
-    this.#db = options.db;
+    this.#inbox = options.inbox;
     this.#wakeup = options.inboxWakeup;
   }
 
@@ -81,6 +81,6 @@ export class SandboxTemplates implements TemplateProvider {
       ],
     });
     // Not claimable before then (the inbox's not-before time, as the sandbox's delayed statuses use).
-    await writeSandboxDeliveries(this.#db, account, [{ body, afterMs }], this.#wakeup);
+    await writeSandboxDeliveries(this.#inbox, account, [{ body, afterMs }], this.#wakeup);
   }
 }

@@ -10,7 +10,7 @@ import {
   type WatchEventsResponse,
 } from "../../../../gen/whatsapp/v1/conversation_pb.js";
 import { eventNameOf } from "../../events/event-envelope.js";
-import type { EventFeed } from "../../postgres/event-feed.js";
+import type { EventFeed } from "../../postgres/outbox/event-feed.js";
 import { connectError } from "../errors.js";
 import { tenantOf } from "../tenant-context.js";
 

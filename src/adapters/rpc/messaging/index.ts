@@ -2,7 +2,7 @@ import type { ServiceImpl } from "@connectrpc/connect";
 
 import type { AppContext } from "../../../context.js";
 import type { MessagingService } from "../../../../gen/whatsapp/v1/messaging_pb.js";
-import { PostgresOutboundStore } from "../../postgres/outbound-store.js";
+import { PostgresOutboundStore } from "../../postgres/stores/outbound-store.js";
 import { getMessageHandler } from "./get-message.js";
 import { getQueueStatsHandler } from "./get-queue-stats.js";
 import { listFailedMessagesHandler } from "./list-failed-messages.js";

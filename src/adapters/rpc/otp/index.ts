@@ -2,7 +2,7 @@ import type { ServiceImpl } from "@connectrpc/connect";
 
 import type { AppContext } from "../../../context.js";
 import type { OtpService } from "../../../../gen/whatsapp/v1/otp_pb.js";
-import { PostgresOtpStore } from "../../postgres/otp-store.js";
+import { PostgresOtpStore } from "../../postgres/stores/otp-store.js";
 import { codeSealer } from "../../providers/sealed-otp-codes.js";
 import { sendOtpHandler } from "./send-otp.js";
 import { verifyOtpHandler } from "./verify-otp.js";
