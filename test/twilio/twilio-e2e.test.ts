@@ -20,6 +20,7 @@ import { readFileSync, readdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
 import { eq, sql } from "drizzle-orm";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { v7 as uuidv7 } from "uuid";
 
@@ -274,6 +275,17 @@ describe("sending through Twilio", () => {
     for (const r of simulator.requests.filter((x) => Object.values(sidOf).includes(x.sid ?? ""))) {
       expect(r.authorization).toBe(`Basic ${Buffer.from(`${ACCOUNT_SID}:${AUTH_TOKEN}`).toString("base64")}`);
     }
+  });
+
+  it("when a template has no Content SID mapped for the account, then SendMessage refuses it before anything is queued", async () => {
+    const before = simulator.requests.length;
+    const refused = await messaging()
+      .sendMessage({ accountId: twilioAccountId, to: CUSTOMER, content: { case: "template", value: { name: "not_mapped", language: "es" } } })
+      .then(() => undefined, (error: unknown) => error);
+    expect(refused).toBeInstanceOf(ConnectError);
+    expect((refused as ConnectError).code).toBe(Code.FailedPrecondition);
+    expect((refused as ConnectError).rawMessage).toContain('"twilio_content:not_mapped:es"');
+    expect(simulator.requests.length).toBe(before);
   });
 
   it("when Twilio posts queued, sent, delivered and read (the fixtures' callbacks, read twice), then the message is READ with one event per change", async () => {

@@ -1,6 +1,7 @@
 import { DomainError } from "../../domain/errors.js";
 import type { SendRequest } from "../../domain/outbound/index.js";
 import { checkTemplateParameters, HELLO_WORLD, isSendable, type ApprovedContent, type TemplateCategory } from "../../domain/templates/index.js";
+import { contentSidFor, contentSidKey } from "../../domain/templates/twilio-content.js";
 import type { TemplateStore } from "../../ports/template-store.js";
 
 /**
@@ -11,9 +12,8 @@ import type { TemplateStore } from "../../ports/template-store.js";
  * learns why at once instead of from a failed status (Meta 132000/132001).
  * Sandbox accounts also have Meta's sample `hello_world` (en_US).
  * Twilio accounts send Content API items, reviewed and held by Twilio, not
- * templates of this service: a name without a stored template goes on to
- * the Twilio provider, which sends the Content SID the account maps it to
- * (or refuses the message when there is none; ADR 0013).
+ * templates of this service: the template must be mapped to a Content SID
+ * in the account's metadata (ADR 0013), and Twilio checks the rest.
  * An account that is not found is left to the send itself to report.
  * Returns the category of the version that will be sent (undefined for
  * anything but a template).
@@ -40,7 +40,12 @@ export async function assertTemplateSendable(
   } else if (account.provider === "sandbox" && content.name === HELLO_WORLD.name && content.language === HELLO_WORLD.language) {
     approved = HELLO_WORLD;
   } else if (account.provider === "twilio") {
-    return undefined;
+    if (contentSidFor(account.metadata, content.name, content.language) !== undefined) return undefined;
+    throw new DomainError(
+      "failed_precondition",
+      "TEMPLATE_NOT_MAPPED",
+      `template ${content.name} (${content.language}) has no Twilio Content SID for this account: set the account's metadata "${contentSidKey(content.name, content.language)}" to its HX… SID`,
+    );
   }
   if (!approved) {
     throw new DomainError(

@@ -13,29 +13,19 @@
  *   positional parameters numbered "1", "2"… in the order of their
  *   components (header, body, buttons), named ones by their name. The
  *   Content SID is the account's mapping for the template's name and
- *   language (see `contentSidFor`).
+ *   language (domain/templates/twilio-content.ts).
  *
  * Everything else (media by Meta media id, contacts, interactive messages,
  * reactions, replies that quote a message) has no Messages API form: it is
  * refused with a reason, never sent as something else.
  */
+import { contentSidFor, contentSidKey } from "../../../domain/templates/twilio-content.js";
 import type { GraphMessageBody } from "../../../ports/whatsapp-provider.js";
 import { list, nonEmpty, number, record, text } from "../meta/json-reader.js";
 
 export type FormFields = [string, string][];
 
 export type OutboundForm = { ok: true; fields: FormFields } | { ok: false; reason: string };
-
-/** Account metadata key naming the Content SID of a template: `twilio_content:<name>:<language>` → `HX…`. */
-export function contentSidKey(name: string, language: string): string {
-  return `twilio_content:${name}:${language}`;
-}
-
-/** The Content SID mapped for a template, from the account's metadata. */
-export function contentSidFor(metadata: Readonly<Record<string, string>> | undefined, name: string, language: string): string | undefined {
-  const sid = metadata?.[contentSidKey(name, language)] ?? metadata?.[`twilio_content:${name}`];
-  return sid !== undefined && /^HX[0-9a-fA-F]{32}$/.test(sid) ? sid : undefined;
-}
 
 const MEDIA_TYPES = new Set(["image", "audio", "video", "document", "sticker"]);
 
