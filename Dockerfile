@@ -3,13 +3,16 @@
 FROM node:22-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
+# npm ci applies patches/ (postinstall: patch-package); the driver fix for connection loss lives there.
+COPY patches ./patches
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json buf.yaml buf.gen.yaml ./
 COPY proto ./proto
 COPY third_party ./third_party
 COPY gen ./gen
 COPY src ./src
-RUN npm run build && npm prune --omit=dev
+# --ignore-scripts: the patched files stay; postinstall must not run again without patch-package.
+RUN npm run build && npm prune --omit=dev --ignore-scripts
 
 FROM node:22-bookworm-slim
 ENV NODE_ENV=production PORT=8000

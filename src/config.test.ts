@@ -22,6 +22,23 @@ describe("loadConfig", () => {
     expect(config.encryptionKey).toBeUndefined();
   });
 
+  it("when no HTTP limits are set, then the defaults bound headers, bodies and idle connections", () => {
+    expect(loadConfig({}).http).toEqual({
+      headersTimeoutMs: 10_000,
+      requestTimeoutMs: 30_000,
+      keepAliveTimeoutMs: 65_000,
+      http2IdleTimeoutMs: 120_000,
+      maxConnections: 10_000,
+    });
+  });
+
+  it("when HTTP limits are out of range, then each one is named", () => {
+    const problems = problemsOf({ HTTP_HEADERS_TIMEOUT_MS: "5", HTTP_MAX_CONNECTIONS: "0", HTTP_REQUEST_TIMEOUT_MS: "soon" });
+    expect(problems.join("\n")).toMatch(/HTTP_HEADERS_TIMEOUT_MS: must be an integer from 100/);
+    expect(problems.join("\n")).toMatch(/HTTP_MAX_CONNECTIONS: must be an integer from 1/);
+    expect(problems.join("\n")).toMatch(/HTTP_REQUEST_TIMEOUT_MS: must be an integer/);
+  });
+
   it("when DATABASE_URL is set with a valid key, then the key is decoded to 32 bytes", () => {
     const config = loadConfig({ DATABASE_URL: "postgres://u@h/db", ENCRYPTION_KEY: KEY, AUTH_JWT_SECRET: SECRET });
     expect(config.embedded).toBe(false);

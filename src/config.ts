@@ -71,6 +71,10 @@ export interface Config {
   logLevel: LogLevel;
   /** How long SIGTERM waits for in-flight requests before closing connections. */
   shutdownGraceMs: number;
+  /** Time and count limits on the one port (see adapters/http/connection-limits.ts). */
+  http: HttpLimitsConfig;
+  /** How often the database's reachability is probed for gRPC health (ms). */
+  healthProbeIntervalMs: number;
   workers: ReadonlySet<Worker>;
   /** Idle time before an open conversation is closed, for tenants that set none. */
   conversationInactivityTimeoutSeconds: number;
@@ -80,6 +84,19 @@ export interface Config {
   templateSyncIntervalSeconds: number;
   /** One-time codes (OtpService): attempt limit, resend cooldown, send limits, default template. */
   otp: OtpConfig;
+}
+
+export interface HttpLimitsConfig {
+  /** A new connection (or a keep-alive one that went idle) must deliver a complete request head within this. */
+  headersTimeoutMs: number;
+  /** A request's body must have arrived this long after its head; 0 = no limit. Never cuts a response stream. */
+  requestTimeoutMs: number;
+  /** An HTTP/1.1 connection with no request in flight is closed after this. */
+  keepAliveTimeoutMs: number;
+  /** An HTTP/2 session with no open stream is closed after this. */
+  http2IdleTimeoutMs: number;
+  /** Connections held at once; more are closed on accept. */
+  maxConnections: number;
 }
 
 export interface OtpConfig {
@@ -279,6 +296,14 @@ export function loadConfig(env: Env = process.env): Config {
     encryptionKey: parseEncryptionKey(reader, embedded),
     logLevel: reader.oneOf<LogLevel>("LOG_LEVEL", LOG_LEVELS, "info"),
     shutdownGraceMs: reader.integer("SHUTDOWN_GRACE_MS", 10_000, 0, 600_000),
+    http: {
+      headersTimeoutMs: reader.integer("HTTP_HEADERS_TIMEOUT_MS", 10_000, 100, 600_000),
+      requestTimeoutMs: reader.integer("HTTP_REQUEST_TIMEOUT_MS", 30_000, 0, 3_600_000),
+      keepAliveTimeoutMs: reader.integer("HTTP_KEEPALIVE_TIMEOUT_MS", 65_000, 100, 3_600_000),
+      http2IdleTimeoutMs: reader.integer("HTTP2_IDLE_TIMEOUT_MS", 120_000, 100, 24 * 3_600_000),
+      maxConnections: reader.integer("HTTP_MAX_CONNECTIONS", 10_000, 1, 1_000_000),
+    },
+    healthProbeIntervalMs: reader.integer("HEALTH_PROBE_INTERVAL_MS", 500, 50, 60_000),
     workers: reader.subset<Worker>("WORKERS", ALL_WORKERS, ALL_WORKERS),
     conversationInactivityTimeoutSeconds: reader.integer("CONVERSATION_INACTIVITY_TIMEOUT_SECONDS", 24 * 3600, 60, 30 * 24 * 3600),
     inactivitySweepIntervalMs: reader.integer("INACTIVITY_SWEEP_INTERVAL_MS", 60_000, 100, 3_600_000),

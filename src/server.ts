@@ -2,7 +2,9 @@ import type { Config } from "./config.js";
 import { createAppContext, type AppContext, type ContextOverrides } from "./context.js";
 import { createHttpHandler } from "./adapters/http/app.js";
 import { createOnePortServer } from "./adapters/http/one-port-server.js";
+import { startDatabaseHealth } from "./adapters/rpc/database-health.js";
 import { routes } from "./adapters/rpc/routes.js";
+import { accountStatusCounts } from "./adapters/postgres/stores/account-statuses.js";
 import { startInactivityCloser, startInboxWorker, startRelayWorker, startSenderWorker, startTemplateSyncJob } from "./start-workers.js";
 import type { Logger } from "./observability/logger.js";
 
@@ -19,11 +21,25 @@ export interface RunningService {
 export async function startService(config: Config, logger: Logger, overrides: ContextOverrides = {}): Promise<RunningService> {
   const app = await createAppContext(config, logger, overrides);
   let serving = true;
-  const server = createOnePortServer(createHttpHandler({ ...app, routes: routes(app) }, { serving: () => serving }));
+  // gRPC health and /health/db follow the database from here on.
+  const databaseHealth = startDatabaseHealth({
+    health: app.health,
+    ping: (timeoutMs) => app.database.ping(timeoutMs),
+    intervalMs: config.healthProbeIntervalMs,
+    logger,
+  });
+  const server = createOnePortServer(
+    createHttpHandler(
+      { ...app, routes: routes(app), accountStatuses: () => accountStatusCounts(app.database.db) },
+      { serving: () => serving, database: () => databaseHealth.state() },
+    ),
+    config.http,
+  );
   let address: { port: number; host: string };
   try {
     address = await server.listen(config.port, config.host);
   } catch (error) {
+    await databaseHealth.stop();
     await app.close();
     throw error;
   }
@@ -41,12 +57,15 @@ export async function startService(config: Config, logger: Logger, overrides: Co
     stop() {
       stopping ??= (async () => {
         serving = false;
+        await databaseHealth.stop();
         app.health.shutdown();
         logger.info({ inFlight: server.inFlight() }, "draining");
         // WatchEvents streams never finish on their own: end them now (UNAVAILABLE, resume later) so the drain is
         // not held up. Its reader's last query is awaited by app.close(), before the pool goes.
         void app.eventFeed.close();
-        await server.close(config.shutdownGraceMs);
+        // Requests get most of the grace; the workers' last steps and the pool's close get the rest (main.ts exits
+        // when the whole grace is over, whatever is still running).
+        await server.close(Math.max(0, config.shutdownGraceMs - Math.min(2_000, Math.floor(config.shutdownGraceMs / 5))));
         // Claimed sends go out and their results are recorded (events included).
         await senderWorker?.stop();
         await inactivityCloser?.stop();

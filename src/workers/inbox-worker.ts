@@ -32,6 +32,7 @@ import type { Log } from "../ports/log.js";
 import { MalformedWebhookError, parseMetaWebhookBody } from "../adapters/providers/meta/webhook-payload.js";
 import { parseSandboxDelivery, SANDBOX_INBOX_PROVIDER } from "../adapters/providers/sandbox/sandbox-provider.js";
 import { parseTwilioWebhookBody } from "../adapters/providers/twilio/webhook-form.js";
+import { isDatabaseUnavailable } from "../adapters/shared/database-unavailable.js";
 import { conflictKeys, planBatches } from "./inbox-batches.js";
 import type { WakeSignal } from "./sender.js";
 
@@ -197,24 +198,41 @@ export class InboxWorker {
   }
 
   async #process(batch: PlannedDelivery[]): Promise<void> {
-    try {
-      // All the batch's deliveries at once: runs of plain inbound messages are stored set-wise.
-      const results = await this.#queue.applyBatch(this.workerId, batch, async (items) =>
-        (await processWebhookDeliveries(items, this.#deps)).map((outcome) => ({
-          status: outcome.unroutableChanges > 0 && outcome.routedChanges === 0 ? ("unroutable" as const) : ("processed" as const),
-          outcome,
-        })),
-      );
-      results.forEach((result, i) => this.#committed(batch[i]!.row, result));
-      if (results.some((r) => r.status !== "not_ours" && (r.outcome?.events ?? 0) > 0)) this.#onEventsCommitted();
-    } catch (error) {
-      if (batch.length > 1) {
-        // Someone in the batch failed: each alone, so the others commit and only the culprit is retried.
-        this.#logger.debug({ err: error, size: batch.length }, "inbox batch failed; applying its deliveries one by one");
-        for (const one of batch) await this.#process([one]);
+    // A lost connection is the database's trouble, not the delivery's: the same claim is tried again once the pool
+    // has reconnected (no attempt counted, no retry delay recorded), for half the lease; after that the lease
+    // lapses and whoever claims next tries. Recording it as a failed attempt would need the database too.
+    const retryUntil = Date.now() + this.#leaseMs / 2;
+    let unavailableRetries = 0;
+    for (;;) {
+      try {
+        // All the batch's deliveries at once: runs of plain inbound messages are stored set-wise.
+        const results = await this.#queue.applyBatch(this.workerId, batch, async (items) =>
+          (await processWebhookDeliveries(items, this.#deps)).map((outcome) => ({
+            status: outcome.unroutableChanges > 0 && outcome.routedChanges === 0 ? ("unroutable" as const) : ("processed" as const),
+            outcome,
+          })),
+        );
+        results.forEach((result, i) => this.#committed(batch[i]!.row, result));
+        if (results.some((r) => r.status !== "not_ours" && (r.outcome?.events ?? 0) > 0)) this.#onEventsCommitted();
+        return;
+      } catch (error) {
+        if (isDatabaseUnavailable(error)) {
+          const signal = this.#abort?.signal;
+          if (signal?.aborted || Date.now() >= retryUntil) return;
+          unavailableRetries++;
+          this.#logger.warn({ err: error, size: batch.length, retry: unavailableRetries }, "database connection lost while applying deliveries; retrying");
+          await this.#sleep(Math.min(2_000, 100 * 2 ** Math.min(unavailableRetries, 5)) * (0.5 + Math.random() / 2), signal ?? new AbortController().signal);
+          continue;
+        }
+        if (batch.length > 1) {
+          // Someone in the batch failed: each alone, so the others commit and only the culprit is retried.
+          this.#logger.debug({ err: error, size: batch.length }, "inbox batch failed; applying its deliveries one by one");
+          for (const one of batch) await this.#process([one]);
+          return;
+        }
+        await this.#failed(batch[0]!.row, error);
         return;
       }
-      await this.#failed(batch[0]!.row, error);
     }
   }
 

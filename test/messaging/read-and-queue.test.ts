@@ -179,6 +179,23 @@ describe("GetQueueStats", () => {
     expect(all.accounts.map((a) => a.accountId)).toContain(stats.id);
   });
 
+  it("when the only unsettled message has been stuck in sending for minutes, then both ages show it (not zero)", async () => {
+    const stuck = await createAccount(tenant, "+14155552676");
+    const to = newRecipient();
+    await contactWrites(harness, tenant, stuck, to.slice(1));
+    const { message } = await tenant.messaging.sendMessage({ accountId: stuck.id, to, content: { case: "text", value: { body: "stuck" } } });
+    await harness.sql.unsafe(
+      `update "${tenant.schema}".messages set status = 'sending', attempt_count = 1, create_time = now() - interval '10 minutes', update_time = now() - interval '7 minutes' where id = $1`,
+      [message!.id],
+    );
+
+    const [stats] = (await tenant.messaging.getQueueStats({ accountId: stuck.id })).accounts;
+    expect(stats).toMatchObject({ queued: 0n, retrying: 0n, sending: 1n });
+    expect(Number(stats!.oldestAge!.seconds)).toBeGreaterThanOrEqual(599);
+    expect(Number(stats!.oldestSendingAge!.seconds)).toBeGreaterThanOrEqual(419);
+    expect(Number(stats!.oldestSendingAge!.seconds)).toBeLessThan(599);
+  });
+
   it("when the account is another tenant's, then NotFound", async () => {
     const stranger = tenantClients(harness, "stats");
     expect((await refusal(stranger.messaging.getQueueStats({ accountId: account.id }))).code).toBe(Code.NotFound);

@@ -74,6 +74,25 @@ describe("sync against newer local changes", () => {
   });
 });
 
+describe("sync against a list that lags Meta's webhooks", () => {
+  it("when a list taken after the approval webhook still says PENDING, then the sync keeps APPROVED, writes no event, and sends stay allowed", async () => {
+    const t = tenant(url(), "tpl-lag");
+    const account = await metaAccount(t);
+    const { template } = await t.templates.createTemplate(orderTemplate(account.id));
+    await providerEvent(url(), t, account, template!, "APPROVED", TemplateStatus.APPROVED);
+    const listed = metaList(account.wabaId); // Meta's list has not caught up: PENDING, same content
+    expect(listed.find((r) => r.name === template!.name)?.status).toBe("PENDING");
+    const listedAt = new Date(Date.now() + 1_000); // taken after the webhook was recorded
+
+    const ref = { id: account.id, tenantId: t.id, provider: "meta" as const, wabaId: account.wabaId };
+    await svc.service.app.templates.reconcile(t.id, ref, listed, listedAt);
+
+    const { template: after } = await t.templates.getTemplate({ templateId: template!.id });
+    expect(after!.status).toBe(TemplateStatus.APPROVED);
+    expect((await templateEvents(sql, t.id)).map((e) => e.status)).toEqual([TemplateStatus.APPROVED]);
+  });
+});
+
 describe("sync of a create whose answer was lost", () => {
   it("when Meta took a create but the answer never came, then SyncTemplates takes the template over (PENDING, Meta's id) without an event", async () => {
     const t = tenant(url(), "tpl-race-lost");

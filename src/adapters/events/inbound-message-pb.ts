@@ -117,7 +117,12 @@ function contentToPb(content: InboundContent): ContentInit {
     }
     case "system": {
       const s = content.system;
-      return { case: "system", value: { body: s.body, type: s.type, newWaId: s.newWaId ?? "" } };
+      const identity = s.identity && {
+        acknowledged: s.identity.acknowledged,
+        createTime: s.identity.createdTime && timestampFromDate(s.identity.createdTime),
+        hash: s.identity.hash,
+      };
+      return { case: "system", value: { body: s.body, type: s.type, newWaId: s.newWaId ?? "", identity } };
     }
   }
 }

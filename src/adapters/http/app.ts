@@ -17,6 +17,9 @@ import { createMetaWebhookHandler, type MetaWebhookDeps } from "./webhook-routes
 /** Request bodies above this are refused before they are read whole (Connect's own limit). */
 export const MAX_RPC_BODY_BYTES = 4 * 1024 * 1024;
 
+/** How RPC request JSON is read (see createHttpHandler): unknown names are refused, not dropped. */
+export const STRICT_JSON_READ = { ignoreUnknownFields: false } as const;
+
 /**
  * The whole HTTP surface of the port: Connect, gRPC and gRPC-Web for every
  * service, and the plain routes (Meta and Twilio webhooks, health) for everything else.
@@ -29,9 +32,14 @@ export interface HttpDeps extends MetaWebhookDeps {
   nats: Pick<NatsLink, "state"> | undefined;
   /** The Connect services (rpc/routes.ts), bound to their dependencies by the composition root. */
   routes: (router: ConnectRouter) => void;
+  /** Live accounts per status, for `/health/whatsapp`. */
+  accountStatuses: () => Promise<Record<string, number>>;
 }
 
-export function createHttpHandler(app: HttpDeps, state: { serving: () => boolean }): RequestHandler {
+export function createHttpHandler(
+  app: HttpDeps,
+  state: { serving: () => boolean; database?: () => { reachable: boolean; latencyMs: number | undefined } },
+): RequestHandler {
   const metaWebhook = createMetaWebhookHandler(app);
   const twilioWebhook = createTwilioWebhookHandler(app);
   const fallback = (req: AnyRequest, res: AnyResponse) => {
@@ -44,6 +52,8 @@ export function createHttpHandler(app: HttpDeps, state: { serving: () => boolean
           serveHealth(req, res, {
             serving: state.serving,
             pingDatabase: () => app.database.ping(),
+            ...(state.database ? { databaseState: state.database } : {}),
+            accountStatuses: app.accountStatuses,
             databaseKind: app.database.kind,
             natsState: () => app.nats?.state ?? "disabled",
           }),
@@ -73,6 +83,13 @@ export function createHttpHandler(app: HttpDeps, state: { serving: () => boolean
       createValidationInterceptor(),
     ],
     readMaxBytes: MAX_RPC_BODY_BYTES,
+    // JSON requests are read strictly, as proto3 JSON's own default: an
+    // unknown field name or enum name is InvalidArgument naming the field.
+    // Connect's default ignores both, which turns a typo into silent data
+    // loss — `"priority":"PRIORITY_NOPE"` queued at the default priority,
+    // a misspelled `idempotencyKye` sent twice. Binary protobuf keeps its
+    // usual forward compatibility (unknown fields are skipped).
+    jsonOptions: STRICT_JSON_READ,
     fallback,
   });
 }

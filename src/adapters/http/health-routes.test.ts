@@ -39,3 +39,28 @@ describe("/health/nats", () => {
     expect(await getNatsHealth()).toEqual({ served: true, status: 200, body: { status: "disabled" } });
   });
 });
+
+async function get(path: string, extra: Partial<HealthProbes>) {
+  const probes: HealthProbes = { serving: () => true, pingDatabase: async () => {}, databaseKind: "postgres", ...extra };
+  const { res, sent } = recordingResponse();
+  await serveHealth({ method: "GET", url: path } as AnyRequest, res, probes);
+  return sent;
+}
+
+describe("/health/db and /health/whatsapp", () => {
+  it("when the database monitor says unreachable, then /health/db answers 503 without pinging", async () => {
+    let pinged = false;
+    const sent = await get("/health/db", { pingDatabase: async () => void (pinged = true), databaseState: () => ({ reachable: false, latencyMs: undefined }) });
+    expect(sent).toEqual({ status: 503, body: { status: "unavailable", database: "postgres" } });
+    expect(pinged).toBe(false);
+  });
+
+  it("when an account is degraded, then /health/whatsapp answers 200 degraded with the counts; when the database does not answer, 503", async () => {
+    expect(await get("/health/whatsapp", { accountStatuses: async () => ({ active: 2, degraded: 1 }) })).toEqual({
+      status: 200,
+      body: { status: "degraded", accounts: { active: 2, degraded: 1 } },
+    });
+    expect(await get("/health/whatsapp", { accountStatuses: async () => ({ active: 2 }) })).toMatchObject({ status: 200, body: { status: "ok" } });
+    expect(await get("/health/whatsapp", { accountStatuses: () => Promise.reject(new Error("down")) })).toEqual({ status: 503, body: { status: "unavailable" } });
+  });
+});

@@ -5,6 +5,8 @@
  * the bytes instead of a deep parse.
  */
 
+import { parseJsonLossless } from "../shared/lossless-json.js";
+
 /** Meta's deepest payloads nest about 8 levels; anything near this is not from Meta. */
 export const MAX_JSON_DEPTH = 64;
 
@@ -49,7 +51,7 @@ export function parseJsonObject(bytes: Uint8Array, maxDepth = MAX_JSON_DEPTH): J
   }
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    value = parseJsonLossless(text);
   } catch {
     return { ok: false, reason: "body is not valid JSON" };
   }

@@ -2,6 +2,7 @@ import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { DomainError, type DomainErrorKind, type FieldViolation } from "../../domain/errors.js";
 import { BadRequestSchema, BadRequest_FieldViolationSchema, ErrorInfoSchema } from "../../../gen/google/rpc/error_details_pb.js";
+import { isDatabaseUnavailable } from "../shared/database-unavailable.js";
 
 /** The `domain` of every ErrorInfo we send, so callers can tell our reasons from a proxy's. */
 export const ERROR_DOMAIN = "whatsapp-service";
@@ -47,5 +48,7 @@ export function toConnectError(error: unknown): ConnectError {
   if (error instanceof DomainError) {
     return connectError(CODE_OF_KIND[error.kind], error.reason, error.message, error.violations);
   }
+  // A lost or unreachable database did nothing durable: the caller may retry (gRPC clients do on Unavailable).
+  if (isDatabaseUnavailable(error)) return new ConnectError("temporarily unavailable, retry", Code.Unavailable, undefined, undefined, error);
   return new ConnectError("internal error", Code.Internal, undefined, undefined, error);
 }

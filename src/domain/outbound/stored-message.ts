@@ -64,8 +64,10 @@ export interface AccountQueueStats {
   retrying: number;
   /** Ended failed in the last 24 hours. */
   failed: number;
-  /** Age of the oldest message still waiting (queued or retrying), ms; 0 if none. */
+  /** Age since queuing of the oldest message not settled (queued, retrying or sending), ms; 0 if none. */
   oldestAgeMs: number;
+  /** How long the longest-running send has been `sending`, ms; 0 if none. */
+  oldestSendingAgeMs: number;
   rateLimitPerSecond: number;
   circuitOpen: boolean;
 }

@@ -26,15 +26,31 @@ export interface ProviderView {
   rejectedReason?: string;
   qualityScore?: string;
   content?: { parameterFormat: ParameterFormat; components: TemplateComponents; messageSendTtlSeconds: number };
+  /**
+   * The view comes from the provider's template list (a sync), not from a
+   * status webhook. Meta's list lags its webhooks by up to minutes: right
+   * after an approval webhook the list can still say PENDING.
+   */
+  fromList?: boolean;
 }
 
+/**
+ * Review has decided: only a new review (an edit, which changes the content)
+ * sends such a template back to PENDING.
+ */
+const REVIEWED: ReadonlySet<TemplateStatus> = new Set<TemplateStatus>(["APPROVED", "REJECTED", "PAUSED", "DISABLED"]);
+
 export function applyProviderView(current: Template, view: ProviderView): TemplateChange {
-  const status = view.status ?? current.status;
   const category = view.category ?? current.category;
   const contentChanged =
     view.content !== undefined &&
     category !== "AUTHENTICATION" &&
     canonicalJson({ f: view.content.parameterFormat, c: view.content.components }) !== canonicalJson({ f: current.parameterFormat, c: current.components });
+  // A list still saying PENDING about content that review already decided is
+  // the list lagging a webhook, not a new review: keep the decision (moving
+  // back would block sends until the next sync).
+  const laggingList = view.fromList === true && view.status === "PENDING" && REVIEWED.has(current.status) && !contentChanged;
+  const status = laggingList ? current.status : (view.status ?? current.status);
   const version = contentChanged ? current.version + 1 : current.version;
   const content = contentChanged ? view.content! : { parameterFormat: current.parameterFormat, components: current.components };
   const approvedNow = status === "APPROVED" && (current.status !== "APPROVED" || contentChanged || current.approvedVersion !== version);

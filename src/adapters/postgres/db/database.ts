@@ -61,6 +61,9 @@ function openPostgres(databaseUrl: string, opts: OpenDatabaseOptions): DatabaseH
     max_lifetime: 60 * 30,
     idle_timeout: 60,
     connect_timeout: 10,
+    // Reconnect quickly after a failover or restart: postgres.js's default waits up to 20 s between attempts once a
+    // few have failed (3^n / 100 s), which kept the service down for seconds after the database was back.
+    backoff: (retries: number) => Math.min(0.05 * 2 ** retries, 1),
     // NOTICEs (e.g. "schema already exists, skipping") are not log material.
     onnotice: () => {},
     connection: { application_name: "whatsapp-service" },

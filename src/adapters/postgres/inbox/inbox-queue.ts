@@ -52,7 +52,10 @@ export async function claimInboxRows(db: Database, options: ClaimOptions): Promi
           where status = 'pending'
             and signature_valid
             and provider = any(${[...options.providers]}::text[])
-            and (locked_until is null or locked_until < now())
+            -- Our own lease too: a worker claims only when it has nothing in flight, so a row still leased to it
+            -- was orphaned (a claim whose answer the connection lost, or a batch given up while the database was
+            -- away) and need not wait out the lease.
+            and (locked_until is null or locked_until < now() or locked_by = ${options.workerId})
           order by received_at, id
           limit ${options.limit}
           for update skip locked)

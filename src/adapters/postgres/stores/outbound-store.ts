@@ -107,7 +107,9 @@ export class PostgresOutboundStore implements OutboundStore {
           retrying: count(sql`case when ${messages.status} = 'queued' and ${messages.attemptCount} > 0 then 1 end`),
           sending: count(sql`case when ${messages.status} = 'sending' then 1 end`),
           failed: count(sql`case when ${messages.status} = 'failed' and coalesce(${messages.failedTime}, ${messages.updateTime}) >= ${since}::timestamptz then 1 end`),
-          oldestWaiting: min(sql<Date>`case when ${messages.status} = 'queued' then ${messages.createTime} end`),
+          oldestUnsettled: min(sql<Date>`case when ${messages.status} in ('queued', 'sending') then ${messages.createTime} end`),
+          // update_time is set when a send is claimed (status → sending) and not touched until its outcome.
+          oldestSendingSince: min(sql<Date>`case when ${messages.status} = 'sending' then ${messages.updateTime} end`),
         })
         .from(messages)
         .where(
@@ -125,14 +127,15 @@ export class PostgresOutboundStore implements OutboundStore {
     const open = await circuitsHolding(this.#db, ids, now);
     return live.map(({ id, rate }) => {
       const r = byAccount.get(id);
-      const oldest = r?.oldestWaiting ? new Date(r.oldestWaiting) : undefined;
+      const ageMs = (since: Date | string | null | undefined) => (since ? Math.max(0, now.getTime() - new Date(since).getTime()) : 0);
       return {
         accountId: id,
         queued: r?.queued ?? 0,
         retrying: r?.retrying ?? 0,
         sending: r?.sending ?? 0,
         failed: r?.failed ?? 0,
-        oldestAgeMs: oldest ? Math.max(0, now.getTime() - oldest.getTime()) : 0,
+        oldestAgeMs: ageMs(r?.oldestUnsettled),
+        oldestSendingAgeMs: ageMs(r?.oldestSendingSince),
         rateLimitPerSecond: rate,
         circuitOpen: open.has(id),
       };

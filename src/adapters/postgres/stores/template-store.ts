@@ -312,6 +312,7 @@ export class PostgresTemplateStore implements TemplateStore {
             rejectedReason: item.rejectedReason,
             qualityScore: item.qualityScore,
             content: { parameterFormat: item.content.parameterFormat, components: item.content.components, messageSendTtlSeconds: item.content.messageSendTtlSeconds },
+            fromList: true,
           },
           providerEvent: "SYNC",
           metaTemplateId: item.id,

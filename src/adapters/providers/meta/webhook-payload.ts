@@ -5,6 +5,7 @@
  * unreadable items reported as skipped. Only a body that is not a WhatsApp
  * Business Account webhook at all is refused (MalformedWebhookError).
  */
+import { parseJsonLossless } from "../../shared/lossless-json.js";
 import {
   waIdToE164,
   type AccountUpdate,
@@ -41,7 +42,8 @@ export interface ParseOptions {
 export function parseMetaWebhookBody(body: Uint8Array | string, options: ParseOptions): InboundDelivery {
   let json: unknown;
   try {
-    json = JSON.parse(typeof body === "string" ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString("utf8"));
+    // Lossless: an id sent as a long JSON number must not round into another id.
+    json = parseJsonLossless(typeof body === "string" ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString("utf8"));
   } catch (error) {
     throw new MalformedWebhookError(`body is not JSON: ${error instanceof Error ? error.message : String(error)}`);
   }

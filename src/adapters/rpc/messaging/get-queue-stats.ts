@@ -18,6 +18,7 @@ export function getQueueStatsHandler(deps: { outbound: OutboundStore; now: () =>
         retrying: BigInt(s.retrying),
         failed: BigInt(s.failed),
         oldestAge: durationFromMs(s.oldestAgeMs),
+        oldestSendingAge: durationFromMs(s.oldestSendingAgeMs),
         rateLimitPerSecond: s.rateLimitPerSecond,
         circuitOpen: s.circuitOpen,
       })),
