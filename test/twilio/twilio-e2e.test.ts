@@ -31,6 +31,7 @@ import { MessagingService } from "../../gen/whatsapp/v1/messaging_pb.js";
 import { withTenant } from "../../src/adapters/postgres/index.js";
 import { webhookInbox } from "../../src/adapters/postgres/schema/control.js";
 import { messages } from "../../src/adapters/postgres/schema/tenant.js";
+import { eventually as poll } from "../kit/eventually.js";
 import { FAST_SENDER } from "../outbound/support/outbound-harness.js";
 import { contact, deliver, messagesChange, metaEnvelope, newWamid, textMessage } from "../support/meta-simulator.js";
 import { startNatsServer, type CollectedEvent, type NatsTestServer } from "../support/nats-server.js";
@@ -103,14 +104,9 @@ const accounts = () => clientFor(AccountService, service.service.url, TENANT);
 const messaging = () => clientFor(MessagingService, service.service.url, TENANT);
 const conversations = () => clientFor(ConversationService, service.service.url, TENANT);
 
-async function eventually<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+/** The kit's poll, generous for a loaded machine; a probe that throws (a read racing the commit) is polled again. */
+function eventually<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
+  return poll(what, probe, { timeoutMs: 60_000, retryErrors: true });
 }
 
 function fixtureForm(name: string): [string, string][] {

@@ -10,7 +10,7 @@ import { parseTwilioWebhookBody } from "../../src/adapters/providers/twilio/webh
 import type { MessagingChange } from "../../src/domain/inbound.js";
 import { decideAfterError, DEFAULT_RETRY_POLICY } from "../../src/domain/send-policy.js";
 import type { OutboundSend, ProviderAccount, SendOutcome } from "../../src/ports/whatsapp-provider.js";
-import { eventually } from "../support/eventually.js";
+import { eventually } from "../kit/eventually.js";
 import { TwilioSimulator } from "../support/twilio-simulator.js";
 
 const SID = "AC0123456789abcdef0123456789abcdef";
@@ -218,7 +218,7 @@ describe("TwilioProvider.send against the simulator", () => {
     const outcome = await send("593990000008", { type: "text", text: { body: "fuera de ventana" } });
     expect(outcome.kind).toBe("accepted");
     const sid = outcome.kind === "accepted" ? outcome.providerMessageId : "";
-    await eventually(async () => (receiver.received.some((r) => r.body.includes(sid)) ? true : undefined));
+    await eventually("the failed status callback", () => (receiver.received.some((r) => r.body.includes(sid)) ? true : undefined));
     const posted = receiver.received.find((r) => r.body.includes(sid))!;
     expect(posted.url).toBe(callback());
     expect(checkTwilioSignature(TOKEN, posted.url, [...new URLSearchParams(posted.body)], posted.signature)).toBe("valid");
@@ -232,7 +232,7 @@ describe("TwilioProvider.send against the simulator", () => {
     try {
       const outcome = await send("593990000009", { type: "text", text: { body: "hola" } });
       const sid = outcome.kind === "accepted" ? outcome.providerMessageId : "";
-      await eventually(async () => (receiver.received.filter((r) => r.body.includes(sid)).length === 3 ? true : undefined));
+      await eventually("three status callbacks", () => (receiver.received.filter((r) => r.body.includes(sid)).length === 3 ? true : undefined));
       const statuses = receiver.received.filter((r) => r.body.includes(sid)).map((r) => new URLSearchParams(r.body).get("MessageStatus"));
       expect(statuses).toEqual(["sent", "delivered", "read"]);
       for (const r of receiver.received.filter((x) => x.body.includes(sid))) {
