@@ -38,6 +38,8 @@ import { startNatsServer, type CollectedEvent, type NatsTestServer } from "../su
 import { clientFor, closeClientSessions, startTestService, type TestService } from "../support/service.js";
 import { postSignedForm, signTwilio, TwilioSimulator } from "../support/twilio-simulator.js";
 
+/** Each case waits on three workers and a relay: generous, so a loaded machine makes it slow, not red. */
+const E2E_TIMEOUT_MS = 120_000;
 const FIXTURES = fileURLToPath(new URL("../fixtures/twilio/", import.meta.url));
 const PUBLIC_URL = "https://wa.example.com/ingress";
 const STREAM = `TWILIO_E2E_${randomBytes(3).toString("hex")}`;
@@ -160,7 +162,7 @@ const EXPECTED_TYPE: Record<string, MessageType> = {
 
 // ------------------------------------------------------------------ 1. inbound and signatures
 
-describe("Twilio webhooks", () => {
+describe("Twilio webhooks", { timeout: E2E_TIMEOUT_MS }, () => {
   it("when a request is unsigned, wrongly signed, signed for another URL, or names no account, then it is 403 and nothing is stored", async () => {
     const form = fixtureForm("ref_inbound_text");
     const before = await inboxCount();
@@ -224,7 +226,7 @@ describe("Twilio webhooks", () => {
 
 // ------------------------------------------------------------------ 2. sends and statuses
 
-describe("sending through Twilio", () => {
+describe("sending through Twilio", { timeout: E2E_TIMEOUT_MS }, () => {
   async function send(content: Parameters<ReturnType<typeof messaging>["sendMessage"]>[0]["content"], to = CUSTOMER): Promise<string> {
     const { message } = await messaging().sendMessage({ accountId: twilioAccountId, to, content });
     return message!.id;
@@ -406,7 +408,7 @@ async function openWindow(to: string): Promise<void> {
 
 // ------------------------------------------------------------------ 3. one tenant, two providers
 
-describe("a tenant with a Meta and a Twilio account", () => {
+describe("a tenant with a Meta and a Twilio account", { timeout: E2E_TIMEOUT_MS }, () => {
   it("when the same customer writes to both, then one contact has a conversation per account and every API and event tells them apart by the account", async () => {
     const metaAccount = await service.service.app.accounts.create({
       id: uuidv7(),
