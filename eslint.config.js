@@ -2,7 +2,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["dist/", "gen/", "node_modules/", "data/", "third_party/"] },
+  { ignores: ["dist/", "gen/", "clients/grpc-js/", "node_modules/", "data/", "third_party/"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

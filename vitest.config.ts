@@ -14,7 +14,7 @@ export default defineConfig({
         test: {
           // Beside the code, on in-memory fakes (test/kit/fakes) or none: no database, no network.
           name: "unit",
-          include: ["src/**/*.test.ts", "test/architecture/**/*.test.ts"],
+          include: ["src/**/*.test.ts", "clients/**/*.test.ts", "test/architecture/**/*.test.ts"],
         },
       },
       {
@@ -23,6 +23,10 @@ export default defineConfig({
           // The real service, PostgreSQL and NATS (see test/support).
           name: "integration",
           include: ["test/**/*.test.ts"],
+          // Deadlines, not assertions: these tests run the real service, PostgreSQL, NATS and
+          // simulators on 2 cores, two files at a time (fault and deploy files spawn processes and
+          // clusters); a loaded machine makes them slow, and a slow run must not read as a failure.
+          testTimeout: 90_000,
           exclude: [...configDefaults.exclude, "test/architecture/**"],
         },
       },

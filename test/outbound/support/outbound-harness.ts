@@ -178,7 +178,7 @@ export async function messageStates(db: Database, tenantId: string, ids: readonl
  * its event loop with the services, and heavy polling would delay their
  * send timers.
  */
-export async function settled(db: Database, tenantId: string, ids: readonly string[], timeoutMs = 20_000): Promise<MessageState[]> {
+export async function settled(db: Database, tenantId: string, ids: readonly string[], timeoutMs = 60_000): Promise<MessageState[]> {
   await eventually(
     `${ids.length} messages settled`,
     async () => {
