@@ -38,7 +38,10 @@ export interface Config {
   metaAppSecret: string | undefined;
   metaVerifyToken: string | undefined;
   twilioBaseUrl: string;
+  /** The service's public base URL: Twilio's status callbacks are built on it and its signatures checked against it. */
   publicUrl: string | undefined;
+  /** Without PUBLIC_URL: rebuild the public URL from X-Forwarded-Proto/Host (only behind a proxy that sets them). */
+  trustProxyHeaders: boolean;
   /** HS256 shared secret (at least 32 bytes). Tokens signed with it may only use HS256. */
   authJwtSecret: string | undefined;
   /** JWKS document URL. Keys from it may only verify RS256/ES256 tokens. */
@@ -306,6 +309,7 @@ export function loadConfig(env: Env = process.env): Config {
     metaVerifyToken: reader.optional("META_VERIFY_TOKEN"),
     twilioBaseUrl: reader.url("TWILIO_BASE_URL", ["http:", "https:"]) ?? "https://api.twilio.com",
     publicUrl: reader.url("PUBLIC_URL", ["http:", "https:"]),
+    trustProxyHeaders: reader.boolean("TRUST_PROXY_HEADERS", false),
     authJwtSecret: reader.optional("AUTH_JWT_SECRET"),
     authJwksUrl: reader.url("AUTH_JWKS_URL", ["http:", "https:"]),
     authJwtIssuer: reader.optional("AUTH_JWT_ISSUER"),

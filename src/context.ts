@@ -95,7 +95,7 @@ export interface ContextOverrides {
   /** Batch and queue bounds of the webhook inbox writer (bench/ tunes them). */
   inboxWriter?: Partial<InboxWriterOptions>;
   /** Graph API timeout and sandbox status delays (tests shorten them). */
-  providers?: Pick<ProviderRegistryOptions, "graphTimeoutMs" | "sandbox">;
+  providers?: Pick<ProviderRegistryOptions, "graphTimeoutMs" | "twilioTimeoutMs" | "sandbox">;
   /** Sender worker tuning: retry delays, reconcile window, circuit settings (tests shorten them). */
   sender?: SenderTuning;
 }
@@ -127,6 +127,8 @@ export async function createAppContext(config: Config, logger: Logger, overrides
     inbox: ownDeliveries,
     graphUrl: config.whatsappGraphUrl,
     graphVersion: config.whatsappApiVersion,
+    twilioUrl: config.twilioBaseUrl,
+    publicUrl: config.publicUrl,
     inboxWakeup,
     metrics,
     ...overrides.providers,

@@ -1,5 +1,6 @@
 import {
   DEFAULT_RATE_LIMIT_PER_SECOND,
+  DEFAULT_TWILIO_RATE_LIMIT_PER_SECOND,
   MAX_RATE_LIMIT_PER_SECOND,
   type AccountCredentials,
   type Provider,
@@ -7,9 +8,10 @@ import {
 import type { FieldViolation } from "./errors.js";
 import { normalisePhoneNumber } from "./phone.js";
 
-/** 0 means "not given" in proto3; the account then gets Meta's default tier rate. */
-export function effectiveRateLimit(requested: number): number {
-  return requested === 0 ? DEFAULT_RATE_LIMIT_PER_SECOND : requested;
+/** 0 means "not given" in proto3; the account then gets its provider's default rate (Meta 80/s, Twilio 10/s per sender). */
+export function effectiveRateLimit(requested: number, provider: Provider = "meta"): number {
+  if (requested !== 0) return requested;
+  return provider === "twilio" ? DEFAULT_TWILIO_RATE_LIMIT_PER_SECOND : DEFAULT_RATE_LIMIT_PER_SECOND;
 }
 
 export function checkRateLimit(value: number, field: string): FieldViolation[] {
@@ -30,19 +32,38 @@ export function checkCredentials(provider: Provider, credentials: AccountCredent
       return credentials.accessToken ? [] : [missing("access_token")];
     case "twilio":
       return [
-        ...(credentials.twilioAccountSid ? [] : [missing("twilio_account_sid")]),
+        ...(!credentials.twilioAccountSid
+          ? [missing("twilio_account_sid")]
+          : TWILIO_ACCOUNT_SID.test(credentials.twilioAccountSid)
+            ? []
+            : [{ field: `${field}.twilio_account_sid`, description: 'must be a Twilio account SID ("AC" and 32 hex digits)' }]),
         ...(credentials.twilioAuthToken ? [] : [missing("twilio_auth_token")]),
+        ...(credentials.twilioMessagingServiceSid === undefined || TWILIO_MESSAGING_SERVICE_SID.test(credentials.twilioMessagingServiceSid)
+          ? []
+          : [{ field: `${field}.twilio_messaging_service_sid`, description: 'must be a Twilio Messaging Service SID ("MG" and 32 hex digits)' }]),
       ];
     case "sandbox":
       return [];
   }
 }
 
-/** Meta's phone number ids are numeric; Twilio and sandbox senders may be any id. */
+const TWILIO_ACCOUNT_SID = /^AC[0-9a-fA-F]{32}$/;
+const TWILIO_MESSAGING_SERVICE_SID = /^MG[0-9a-fA-F]{32}$/;
+const E164 = /^\+[1-9]\d{6,14}$/;
+
+/**
+ * Meta's phone number ids are numeric. A Twilio account is its WhatsApp
+ * sender, in E.164: Twilio's webhooks name the number (`To` of an inbound
+ * message, `From` of a status), so that is what routes them. Sandbox ids
+ * may be anything.
+ */
 export function checkPhoneNumberId(provider: Provider, value: string, field: string): FieldViolation[] {
   if (value === "") return [{ field, description: "is required" }];
   if (provider === "meta" && !/^\d{1,32}$/.test(value)) {
     return [{ field, description: "must be Meta's numeric phone number id" }];
+  }
+  if (provider === "twilio" && !E164.test(value)) {
+    return [{ field, description: "must be the Twilio WhatsApp sender in E.164, without the whatsapp: prefix (e.g. +14155238886)" }];
   }
   return [];
 }

@@ -7,6 +7,8 @@ export type Provider = "meta" | "twilio" | "sandbox";
 export type AccountStatus = "active" | "degraded" | "disabled";
 
 export const DEFAULT_RATE_LIMIT_PER_SECOND = 80;
+/** Twilio's default WhatsApp throughput per sender (reference §9.4: 10 msg/s, more on request). */
+export const DEFAULT_TWILIO_RATE_LIMIT_PER_SECOND = 10;
 export const MAX_RATE_LIMIT_PER_SECOND = 1000;
 
 /**
@@ -24,6 +26,12 @@ export interface AccountCredentials {
   /** Twilio: account SID and auth token. */
   twilioAccountSid?: string;
   twilioAuthToken?: string;
+  /**
+   * Twilio: the Messaging Service sends go through (`MG…`), optional. Not a
+   * secret, but it belongs with the account SID it lives under, so it is kept
+   * (and written) with the Twilio credentials.
+   */
+  twilioMessagingServiceSid?: string;
 }
 
 export type CredentialName = keyof AccountCredentials;
@@ -33,6 +41,7 @@ export const CREDENTIAL_NAMES: readonly CredentialName[] = [
   "verifyToken",
   "twilioAccountSid",
   "twilioAuthToken",
+  "twilioMessagingServiceSid",
 ];
 
 export interface Account {
@@ -40,7 +49,7 @@ export interface Account {
   tenantId: string;
   provider: Provider;
   displayName: string;
-  /** Meta's phone number id (or the Twilio sender / sandbox id) — routes inbound webhooks. */
+  /** Meta's phone number id, the Twilio WhatsApp sender in E.164, or the sandbox id — routes inbound webhooks. */
   phoneNumberId: string;
   /** WhatsApp Business Account id (templates live under it). */
   wabaId: string;

@@ -35,6 +35,19 @@ const TABLE: [code: number, httpStatus: number, action: ErrorAction, providerFau
   [0, 400, "permanent", false],
   [999999, 503, "retry", true], // unknown code: the HTTP status decides
   [999999, 400, "permanent", false],
+  // Twilio (reference §9.4)
+  [63016, 400, "permanent", false], // outside the 24-hour window
+  [63018, 400, "retry", false],
+  [63018, 429, "retry", false],
+  [63017, 429, "retry", false],
+  [20429, 429, "retry", false],
+  [21211, 400, "permanent", false],
+  [21614, 400, "permanent", false],
+  [21656, 400, "permanent", false],
+  [63024, 400, "permanent", false],
+  [20003, 401, "account", false],
+  [20500, 500, "retry", true],
+  [20503, 503, "retry", true],
 ];
 
 describe("send policy", () => {

@@ -4,6 +4,10 @@
  * good, or stop the whole account. Meta says to key on `error.code`, not on
  * titles or HTTP statuses; the HTTP status only decides for codes this table
  * does not know (5xx → retry, 4xx → permanent).
+ *
+ * Twilio's codes (reference §9.4) live in the same table: they are five
+ * digits (20xxx, 21xxx, 63xxx) and never collide with Meta's, and the
+ * stored error keeps the provider's own code.
  */
 
 export type ErrorAction =
@@ -22,10 +26,16 @@ export interface ErrorClass {
   providerFault: boolean;
 }
 
-/** Codes retried with backoff; throttles do not open the circuit, outages do. */
-const RETRY_THROTTLE = new Set([4, 80007, 130429]);
+/**
+ * Codes retried with backoff; throttles do not open the circuit, outages do.
+ * Twilio: 20429 too many requests, 63017/63018 rate limit of the account or
+ * the channel (WhatsApp's 429/471/1015 behind it).
+ */
+const RETRY_THROTTLE = new Set([4, 80007, 130429, 20429, 63017, 63018]);
 const RETRY_OUTAGE = new Set([1, 2, 131000, 131016, 131057, 133004]);
 const PAIR_RATE_LIMIT = 131056;
+/** Twilio 20003: the account SID or auth token is wrong — like Meta's 190, the number cannot send at all. */
+const TWILIO_AUTHENTICATION_FAILED = 20003;
 /**
  * The number itself cannot send: expired or invalid token (190, 0), account
  * locked or restricted (131031, 368), payment/eligibility (131042), number
@@ -33,7 +43,7 @@ const PAIR_RATE_LIMIT = 131056;
  * message one by one would burn the queue; pausing keeps it for when an
  * operator fixes the account.
  */
-const ACCOUNT_LEVEL = new Set([0, 190, 33, 368, 131031, 131042, 131045, 133010]);
+const ACCOUNT_LEVEL = new Set([0, 190, 33, 368, 131031, 131042, 131045, 133010, TWILIO_AUTHENTICATION_FAILED]);
 
 /** Meta's numeric code (0 = AuthException, or no code) and the HTTP status of the answer (0 = no answer). */
 export function classifyProviderError(error: { code: number; httpStatus: number }): ErrorClass {

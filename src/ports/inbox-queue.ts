@@ -15,10 +15,13 @@ export interface ClaimedDelivery {
   receivedAt: Date;
   /** The delivery's bytes, read by the claim so the worker can plan its batches before any transaction. */
   body: Buffer;
-  /** Which edge wrote it: `meta`, or `sandbox` for the SANDBOX provider's own status deliveries. */
+  /** Which edge wrote it: `meta`, `twilio`, or `sandbox` for the SANDBOX provider's own status deliveries. */
   provider: string;
+
   /** W3C `traceparent` of the webhook request that stored it (null when it was not traced). */
   traceContext?: string | null;
+  /** The path it was posted to (Twilio: with the query, which names our message on status callbacks). */
+  path: string;
 }
 
 export type FinalStatus = "processed" | "unroutable" | "malformed";

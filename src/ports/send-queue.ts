@@ -34,6 +34,8 @@ export interface SendAccount {
   displayPhoneNumber: string;
   rateLimitPerSecond: number;
   sealedCredentials: Record<string, string>;
+  /** The account's metadata (Twilio: its template → Content SID mapping). */
+  metadata: Record<string, string>;
   /** Changes whenever the account (or its credentials) changes: a cache key. */
   updateTime: number;
 }

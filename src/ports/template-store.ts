@@ -8,6 +8,8 @@ export interface TemplateAccount {
   tenantId: string;
   provider: Provider;
   wabaId: string;
+  /** The account's metadata, when the store read it (forSend, for Twilio accounts: their Content SID mapping). */
+  metadata?: Readonly<Record<string, string>>;
 }
 
 export interface NewTemplate extends TemplateContent {

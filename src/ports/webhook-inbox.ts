@@ -13,7 +13,7 @@ export interface InboxRow {
   id: string;
   /** Which edge received it: `meta`, `twilio`. */
   provider: string;
-  /** Request path without the query string. */
+  /** Request path; with its query for Twilio (the status callback URL names our message). */
   path: string;
   /** Account id from the path, or phone number id from the payload, when known. */
   accountHint: string | null;
@@ -77,7 +77,22 @@ export interface AccountWebhookSecrets {
   verifyToken: string | undefined;
 }
 
+/** What `/webhook/twilio` needs to check a request for a Twilio account. */
+export interface TwilioWebhookAccount {
+  accountId: string;
+  tenantId: string;
+  /** The account's Twilio account SID; the request's `AccountSid` must be it. */
+  accountSid: string | undefined;
+  /** Signs the request (`X-Twilio-Signature`). */
+  authToken: string | undefined;
+}
+
+/** A Twilio account by its id (`/webhook/twilio/{account_id}`) or by its WhatsApp sender in E.164 (`/webhook/twilio`). */
+export type TwilioAccountLookup = { accountId: string } | { senderNumber: string };
+
 export interface WebhookSecrets {
   /** The secrets of a live account; null for an id that is not a UUID, unknown, or deleted. */
   forAccount(accountId: string): Promise<AccountWebhookSecrets | null>;
+  /** The live TWILIO account a request names; null when none is (or the id is not a UUID). */
+  twilioAccount(by: TwilioAccountLookup): Promise<TwilioWebhookAccount | null>;
 }

@@ -17,8 +17,12 @@ export interface ProviderAccount {
   accessToken?: string;
   twilioAccountSid?: string;
   twilioAuthToken?: string;
+  /** Twilio: the Messaging Service the sends go through, when the account has one (`MG…`). */
+  twilioMessagingServiceSid?: string;
   /** The sender number (E.164) for providers that address by number (Twilio). */
   displayPhoneNumber: string;
+  /** The account's metadata; Twilio reads its template → Content SID mapping from it (ADR 0013). */
+  metadata?: Readonly<Record<string, string>>;
 }
 
 /**

@@ -26,10 +26,12 @@ import { processWebhookDeliveries, type DeliveryOutcome } from "../app/process-w
 import type { InboundDeps } from "../app/receive-inbound-message.js";
 import type { InboundReactions } from "../app/inbound-reactions.js";
 import type { InboxTuning } from "../config.js";
+import type { InboundDelivery } from "../domain/inbound.js";
 import type { BatchRowResult, ClaimedDelivery, InboxQueue, PlannedDelivery } from "../ports/inbox-queue.js";
 import type { Log } from "../ports/log.js";
 import { MalformedWebhookError, parseMetaWebhookBody } from "../adapters/providers/meta/webhook-payload.js";
 import { parseSandboxDelivery, SANDBOX_INBOX_PROVIDER } from "../adapters/providers/sandbox/sandbox-provider.js";
+import { parseTwilioWebhookBody } from "../adapters/providers/twilio/webhook-form.js";
 import { isDatabaseUnavailable } from "../adapters/shared/database-unavailable.js";
 import { conflictKeys, planBatches } from "./inbox-batches.js";
 import type { WakeSignal } from "./sender.js";
@@ -87,7 +89,7 @@ export interface InboxWorkerStats {
 export const inboxWorkerCounters: InboxWorkerStats = emptyStats();
 
 /** Providers whose deliveries this worker can read. */
-const PROVIDERS = ["meta", SANDBOX_INBOX_PROVIDER] as const;
+const PROVIDERS = ["meta", "twilio", SANDBOX_INBOX_PROVIDER] as const;
 const MAX_RETRY_DELAY_MS = 5 * 60_000;
 const MAX_ERROR_LENGTH = 2_000;
 
@@ -330,13 +332,23 @@ export class InboxWorker {
 /** Reads the delivery before any transaction: a body that is not a WhatsApp webhook is marked malformed, never retried. */
 function plan(row: ClaimedDelivery): PlannedDelivery {
   try {
-    // The SANDBOX provider writes Meta-shaped status deliveries for its own accounts (sandbox-provider.ts).
-    const delivery =
-      row.provider === SANDBOX_INBOX_PROVIDER ? parseSandboxDelivery(row.body, row.receivedAt) : parseMetaWebhookBody(row.body, { receivedAt: row.receivedAt });
-    return { row, kind: "delivery", delivery };
+    return { row, kind: "delivery", delivery: parseRow(row) };
   } catch (error) {
     if (error instanceof MalformedWebhookError) return { row, kind: "malformed", reason: error.message };
     throw error;
+  }
+}
+
+/** Each edge's parser, into the same domain shapes. */
+function parseRow(row: ClaimedDelivery): InboundDelivery {
+  switch (row.provider) {
+    case "twilio":
+      return parseTwilioWebhookBody(row.body, { receivedAt: row.receivedAt, url: row.path });
+    case SANDBOX_INBOX_PROVIDER:
+      // The SANDBOX provider writes Meta-shaped status deliveries for its own accounts (sandbox-provider.ts).
+      return parseSandboxDelivery(row.body, row.receivedAt);
+    default:
+      return parseMetaWebhookBody(row.body, { receivedAt: row.receivedAt });
   }
 }
 

@@ -15,6 +15,7 @@ import { serveHealth } from "./health-routes.js";
 import { sendJson, type AnyRequest, type AnyResponse } from "./json.js";
 import type { RequestHandler } from "./one-port-server.js";
 import { createRestGateway, createStreamAdmissionInterceptor, loadOpenApiDocument, type RestGateway } from "./rest/index.js";
+import { createTwilioWebhookHandler } from "./twilio-webhook-routes.js";
 import { createMetaWebhookHandler, type MetaWebhookDeps } from "./webhook-routes.js";
 
 /** Request bodies above this are refused before they are read whole (Connect's own limit). */
@@ -27,7 +28,7 @@ export const STRICT_JSON_READ = { ignoreUnknownFields: false } as const;
  * The whole HTTP surface of the port: Connect, gRPC and gRPC-Web for every
  * service; the REST/JSON routes of their `google.api.http` annotations (which
  * call the same handlers, interceptors included, in memory); and the plain
- * routes (Meta webhooks, health) for everything else.
+ * routes (Meta and Twilio webhooks, health) for everything else.
  */
 export interface HttpDeps extends MetaWebhookDeps {
   config: Config;
@@ -46,9 +47,11 @@ export function createHttpHandler(
   state: { serving: () => boolean; database?: () => { reachable: boolean; latencyMs: number | undefined } },
 ): RequestHandler {
   const metaWebhook = createMetaWebhookHandler(app);
+  const twilioWebhook = createTwilioWebhookHandler(app);
   const fallback = (req: AnyRequest, res: AnyResponse) => {
     // Webhooks first: they are the hot path of the plain routes.
     metaWebhook(req, res)
+      .then((served) => served || twilioWebhook(req, res))
       // The REST gateway is built below from the router's handlers, before any request can come.
       .then(async (served) => served || (await rest.serve(req, res)))
       .then(

@@ -24,7 +24,7 @@ import { contextFromHeaders, currentTraceparent, inSpan, SpanKind, SpanStatusCod
  *
  * `/webhook` uses META_APP_SECRET / META_VERIFY_TOKEN; `/webhook/{account_id}`
  * the account's own app secret and verify token (tenants with their own Meta
- * app) and never the global ones. `/webhook/twilio` is not ours.
+ * app) and never the global ones. `/webhook/twilio…` is the Twilio edge (twilio-webhook-routes.ts).
  */
 
 export const MAX_WEBHOOK_BODY_BYTES = 1024 * 1024;

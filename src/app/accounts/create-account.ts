@@ -33,7 +33,7 @@ export interface CreateAccountDeps {
 
 /** Connects a WhatsApp number to the tenant; the tenant's schema is created with its first account. */
 export async function createAccount(deps: CreateAccountDeps, tenantId: string, input: CreateAccountInput): Promise<Account> {
-  const rate = effectiveRateLimit(input.rateLimitPerSecond);
+  const rate = effectiveRateLimit(input.rateLimitPerSecond, input.provider);
   const phone = normaliseDisplayPhoneNumber(input.displayPhoneNumber, "account.display_phone_number");
   const violations = [
     ...checkPhoneNumberId(input.provider, input.phoneNumberId, "account.phone_number_id"),
@@ -50,7 +50,8 @@ export async function createAccount(deps: CreateAccountDeps, tenantId: string, i
     displayName: input.displayName,
     phoneNumberId: input.phoneNumberId,
     wabaId: input.wabaId,
-    displayPhoneNumber: phone.value,
+    // A Twilio account's id is its number: shown as such unless the caller says otherwise.
+    displayPhoneNumber: phone.value === "" && input.provider === "twilio" ? input.phoneNumberId : phone.value,
     businessId: input.businessId,
     rateLimitPerSecond: rate,
     status: input.status ?? "active",

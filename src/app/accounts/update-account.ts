@@ -62,7 +62,7 @@ export async function updateAccount(deps: { accounts: AccountRepository }, tenan
     changes.displayPhoneNumber = phone.value;
   }
   if (fields.has("rate_limit_per_second")) {
-    changes.rateLimitPerSecond = effectiveRateLimit(values.rateLimitPerSecond);
+    changes.rateLimitPerSecond = effectiveRateLimit(values.rateLimitPerSecond, current.provider);
     violations.push(...checkRateLimit(changes.rateLimitPerSecond, "account.rate_limit_per_second"));
   }
   if (fields.has("status")) {

@@ -54,6 +54,8 @@ async function providerAccount(accounts: AccountRepository, tenantId: string, ac
     accessToken: credentials.accessToken,
     twilioAccountSid: credentials.twilioAccountSid,
     twilioAuthToken: credentials.twilioAuthToken,
+    twilioMessagingServiceSid: credentials.twilioMessagingServiceSid,
     displayPhoneNumber: account.displayPhoneNumber,
+    metadata: account.metadata,
   };
 }

@@ -1,6 +1,7 @@
 import { DomainError } from "../../domain/errors.js";
 import type { SendRequest } from "../../domain/outbound/index.js";
 import { checkTemplateParameters, HELLO_WORLD, isSendable, type ApprovedContent, type TemplateCategory } from "../../domain/templates/index.js";
+import { contentSidFor, contentSidKey } from "../../domain/templates/twilio-content.js";
 import type { TemplateStore } from "../../ports/template-store.js";
 
 /**
@@ -10,6 +11,9 @@ import type { TemplateStore } from "../../ports/template-store.js";
  * parameters fill the approved version exactly. Refused here, the caller
  * learns why at once instead of from a failed status (Meta 132000/132001).
  * Sandbox accounts also have Meta's sample `hello_world` (en_US).
+ * Twilio accounts send Content API items, reviewed and held by Twilio, not
+ * templates of this service: the template must be mapped to a Content SID
+ * in the account's metadata (ADR 0013), and Twilio checks the rest.
  * An account that is not found is left to the send itself to report.
  * Returns the category of the version that will be sent (undefined for
  * anything but a template).
@@ -35,6 +39,13 @@ export async function assertTemplateSendable(
     approved = template.approved;
   } else if (account.provider === "sandbox" && content.name === HELLO_WORLD.name && content.language === HELLO_WORLD.language) {
     approved = HELLO_WORLD;
+  } else if (account.provider === "twilio") {
+    if (contentSidFor(account.metadata, content.name, content.language) !== undefined) return undefined;
+    throw new DomainError(
+      "failed_precondition",
+      "TEMPLATE_NOT_MAPPED",
+      `template ${content.name} (${content.language}) has no Twilio Content SID for this account: set the account's metadata "${contentSidKey(content.name, content.language)}" to its HX… SID`,
+    );
   }
   if (!approved) {
     throw new DomainError(

@@ -141,6 +141,7 @@ export function claimedSend(account: Partial<SendAccount> = {}, attemptCount = 1
     displayPhoneNumber: "+15550001000",
     rateLimitPerSecond: 80,
     sealedCredentials: { accessToken: "token-1" },
+    metadata: {},
     updateTime: 1,
     ...account,
   };

@@ -142,7 +142,8 @@ export interface Account {
   /** Human-readable name for operators, e.g. "Support Ecuador". */
   displayName: string;
   /**
-   * Meta's phone number id (numeric), or the Twilio sender / sandbox id.
+   * Meta's phone number id (numeric), the Twilio WhatsApp sender in E.164
+   * ("+14155238886", without "whatsapp:"), or the sandbox id.
    * Routes inbound webhooks to this account; unique across tenants.
    * Required on create.
    */
@@ -154,8 +155,9 @@ export interface Account {
   /** Meta business (portfolio) id; copied into events as business_id. */
   businessId: string;
   /**
-   * Send rate in messages per second; 0 on input means the default (80,
-   * Meta's standard throughput); at most 1000.
+   * Send rate in messages per second; 0 on input means the provider's
+   * default (Meta 80, its standard throughput; Twilio 10, its default per
+   * WhatsApp sender); at most 1000.
    */
   rateLimitPerSecond: number;
   /** Health of the account; on create 0 means ACTIVE. */
@@ -194,7 +196,8 @@ export interface Account_MetadataEntry {
 /**
  * Secrets of an account (input only). Which ones are required depends on
  * the provider: META needs access_token; TWILIO needs twilio_account_sid and
- * twilio_auth_token; SANDBOX needs none.
+ * twilio_auth_token (twilio_messaging_service_sid optional); SANDBOX needs
+ * none.
  */
 export interface AccountCredentials {
   /** Meta: system-user access token (Bearer for the Graph API). */
@@ -210,6 +213,11 @@ export interface AccountCredentials {
   twilioAccountSid: string;
   /** Twilio: auth token (also checks X-Twilio-Signature). */
   twilioAuthToken: string;
+  /**
+   * Twilio, optional: the Messaging Service ("MG…") sends go through. Not a
+   * secret, but kept and written with the other Twilio credentials.
+   */
+  twilioMessagingServiceSid: string;
 }
 
 /** Request of AccountService.CreateAccount. */
@@ -831,7 +839,14 @@ export const Account_MetadataEntry: MessageFns<Account_MetadataEntry> = {
 };
 
 function createBaseAccountCredentials(): AccountCredentials {
-  return { accessToken: "", appSecret: "", verifyToken: "", twilioAccountSid: "", twilioAuthToken: "" };
+  return {
+    accessToken: "",
+    appSecret: "",
+    verifyToken: "",
+    twilioAccountSid: "",
+    twilioAuthToken: "",
+    twilioMessagingServiceSid: "",
+  };
 }
 
 export const AccountCredentials: MessageFns<AccountCredentials> = {
@@ -850,6 +865,9 @@ export const AccountCredentials: MessageFns<AccountCredentials> = {
     }
     if (message.twilioAuthToken !== "") {
       writer.uint32(42).string(message.twilioAuthToken);
+    }
+    if (message.twilioMessagingServiceSid !== "") {
+      writer.uint32(50).string(message.twilioMessagingServiceSid);
     }
     return writer;
   },
@@ -907,6 +925,14 @@ export const AccountCredentials: MessageFns<AccountCredentials> = {
             message.twilioAuthToken = reader.string();
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.twilioMessagingServiceSid = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -946,6 +972,11 @@ export const AccountCredentials: MessageFns<AccountCredentials> = {
         : isSet(object.twilio_auth_token)
         ? globalThis.String(object.twilio_auth_token)
         : "",
+      twilioMessagingServiceSid: isSet(object.twilioMessagingServiceSid)
+        ? globalThis.String(object.twilioMessagingServiceSid)
+        : isSet(object.twilio_messaging_service_sid)
+        ? globalThis.String(object.twilio_messaging_service_sid)
+        : "",
     };
   },
 
@@ -966,6 +997,9 @@ export const AccountCredentials: MessageFns<AccountCredentials> = {
     if (message.twilioAuthToken !== "") {
       obj.twilioAuthToken = message.twilioAuthToken;
     }
+    if (message.twilioMessagingServiceSid !== "") {
+      obj.twilioMessagingServiceSid = message.twilioMessagingServiceSid;
+    }
     return obj;
   },
 
@@ -979,6 +1013,7 @@ export const AccountCredentials: MessageFns<AccountCredentials> = {
     message.verifyToken = object.verifyToken ?? "";
     message.twilioAccountSid = object.twilioAccountSid ?? "";
     message.twilioAuthToken = object.twilioAuthToken ?? "";
+    message.twilioMessagingServiceSid = object.twilioMessagingServiceSid ?? "";
     return message;
   },
 };

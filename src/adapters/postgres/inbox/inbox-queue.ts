@@ -40,7 +40,7 @@ export interface ClaimOptions {
 }
 
 export async function claimInboxRows(db: Database, options: ClaimOptions): Promise<ClaimedRow[]> {
-  const rows = await preparedRows<{ id: string; attempts: number; received_ms: string | number; body: Buffer; provider: string; trace_context: string | null }>(
+  const rows = await preparedRows<{ id: string; attempts: number; received_ms: string | number; body: Buffer; provider: string; path: string; trace_context: string | null }>(
     db,
     hot`
       update ${webhookInbox}
@@ -59,7 +59,7 @@ export async function claimInboxRows(db: Database, options: ClaimOptions): Promi
           order by received_at, id
           limit ${options.limit}
           for update skip locked)
-      returning id, attempts, extract(epoch from received_at) * 1000 as received_ms, body, provider, trace_context`,
+      returning id, attempts, extract(epoch from received_at) * 1000 as received_ms, body, provider, path, trace_context`,
   );
   return rows
     .map((r) => ({
@@ -68,6 +68,7 @@ export async function claimInboxRows(db: Database, options: ClaimOptions): Promi
       receivedAt: new Date(Number(r.received_ms)),
       body: toBuffer(r.body),
       provider: r.provider,
+      path: r.path,
       traceContext: r.trace_context ?? null,
     }))
     .sort((a, b) => a.receivedAt.getTime() - b.receivedAt.getTime() || (a.id < b.id ? -1 : 1));

@@ -36,6 +36,8 @@ export class SealedSendCredentials implements SendCredentials {
       accessToken: credentials.accessToken,
       twilioAccountSid: credentials.twilioAccountSid,
       twilioAuthToken: credentials.twilioAuthToken,
+      twilioMessagingServiceSid: credentials.twilioMessagingServiceSid,
+      metadata: account.metadata,
     };
     this.#cache.set(account.id, { updateTime: account.updateTime, account: providerAccount });
     return providerAccount;

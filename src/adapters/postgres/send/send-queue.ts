@@ -56,6 +56,7 @@ interface DueAccountRow extends Record<string, unknown> {
   display_phone_number: string;
   rate_limit_per_second: number;
   credentials: Record<string, string> | string;
+  metadata: Record<string, string> | string;
   update_ms: string | number;
   next_slot_ms: string | number;
   circuit_state: string;
@@ -85,7 +86,7 @@ export async function claimSends(db: Database, settings: ClaimSettings): Promise
       tx,
       sql`
         select a.id, a.tenant_id, a.provider, a.phone_number_id, a.waba_id, a.business_id, a.display_phone_number,
-               a.rate_limit_per_second, a.credentials,
+               a.rate_limit_per_second, a.credentials, a.metadata,
                extract(epoch from a.update_time) * 1000 as update_ms,
                extract(epoch from p.next_slot_at) * 1000 as next_slot_ms,
                p.circuit_state, p.consecutive_failures,
@@ -307,6 +308,7 @@ function sendAccountFromRow(row: DueAccountRow): SendAccount {
     displayPhoneNumber: row.display_phone_number,
     rateLimitPerSecond: Number(row.rate_limit_per_second),
     sealedCredentials: parseJsonObject(row.credentials) as Record<string, string>,
+    metadata: parseJsonObject(row.metadata) as Record<string, string>,
     updateTime: Number(row.update_ms),
   };
 }

@@ -1,10 +1,11 @@
 import { and, eq, isNull } from "drizzle-orm";
 
-import type { AccountWebhookSecrets, WebhookSecrets } from "../../../ports/webhook-inbox.js";
+import type { AccountWebhookSecrets, TwilioAccountLookup, TwilioWebhookAccount, WebhookSecrets } from "../../../ports/webhook-inbox.js";
 import type { SecretBox } from "../../crypto/secret-box.js";
 import type { Database } from "../db/database.js";
 import { credentialAssociatedData } from "./account-repository.js";
 import { accounts } from "../schema/control.js";
+import { findTwilioWebhookAccount } from "./twilio-webhook-account.js";
 
 export type { AccountWebhookSecrets };
 
@@ -43,5 +44,9 @@ export class PostgresWebhookSecrets implements WebhookSecrets {
 
   forAccount(accountId: string): Promise<AccountWebhookSecrets | null> {
     return findAccountWebhookSecrets(this.#db, this.#box, accountId);
+  }
+
+  twilioAccount(by: TwilioAccountLookup): Promise<TwilioWebhookAccount | null> {
+    return findTwilioWebhookAccount(this.#db, this.#box, by);
   }
 }

@@ -100,14 +100,16 @@ export class PostgresTemplateStore implements TemplateStore {
     // account first, outside the tenant transaction: a live account of the tenant also says that
     // the tenant has its schema, so no separate look-up of the tenant.
     if (!UUID.test(accountId)) return {};
-    const [found] = await preparedRows<{ id: string; tenant_id: string; provider: string; waba_id: string }>(
+    const [found] = await preparedRows<{ id: string; tenant_id: string; provider: string; waba_id: string; metadata: Record<string, string> | string | null }>(
       this.#db,
-      hot`select id, tenant_id, provider, waba_id from ${accounts}
+      hot`select id, tenant_id, provider, waba_id, metadata from ${accounts}
            where id = ${accountId}::uuid and tenant_id = ${tenantId} and delete_time is null
            limit 1`,
     );
     if (!found) return {};
     const account: TemplateAccount = { id: found.id, tenantId: found.tenant_id, provider: found.provider as Provider, wabaId: found.waba_id };
+    // Only Twilio's check reads it: its Content SID mapping (ADR 0013).
+    if (found.provider === "twilio") account.metadata = typeof found.metadata === "string" ? (JSON.parse(found.metadata) as Record<string, string>) : (found.metadata ?? {});
     const [row] = await withTenant(this.#db, tenantId, (tx) =>
       preparedRows<Record<string, unknown>>(
         tx,

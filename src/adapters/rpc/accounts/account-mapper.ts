@@ -28,6 +28,7 @@ const CREDENTIAL_API_NAME: Record<CredentialName, string> = {
   verifyToken: "verify_token",
   twilioAccountSid: "twilio_account_sid",
   twilioAuthToken: "twilio_auth_token",
+  twilioMessagingServiceSid: "twilio_messaging_service_sid",
 };
 
 function invert<K extends string, V extends string | number>(record: Record<K, V>): Map<V, K> {
@@ -54,6 +55,7 @@ export function credentialsFromPb(credentials: PbAccountCredentials | undefined)
   if (credentials.verifyToken) result.verifyToken = credentials.verifyToken;
   if (credentials.twilioAccountSid) result.twilioAccountSid = credentials.twilioAccountSid;
   if (credentials.twilioAuthToken) result.twilioAuthToken = credentials.twilioAuthToken;
+  if (credentials.twilioMessagingServiceSid) result.twilioMessagingServiceSid = credentials.twilioMessagingServiceSid;
   return result;
 }
 
