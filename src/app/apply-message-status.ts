@@ -3,7 +3,7 @@ import type { StatusUpdate } from "../domain/inbound.js";
 import type { AccountRef, OutboundMessageSnapshot } from "../domain/inbound-events.js";
 import { failureEvents, providerErrorOf } from "../domain/message-failure.js";
 import { advancesTo } from "../domain/message-status.js";
-import type { TenantInboundStore } from "../ports/inbound-store.js";
+import type { MessageStatusStore } from "../ports/inbound-store.js";
 import type { InboundDeps } from "./receive-inbound-message.js";
 
 /**
@@ -21,7 +21,7 @@ export type StatusOutcome = "moved" | "stale" | "kept" | "not_outbound";
  * kept, never dropped, and applied when the sending work records the wamid.
  */
 export async function applyStatusUpdate(
-  tenant: TenantInboundStore,
+  tenant: MessageStatusStore,
   account: AccountRef,
   update: StatusUpdate,
   deps: InboundDeps,
@@ -43,7 +43,7 @@ export async function applyStatusUpdate(
  * Returns the events, already written to the outbox.
  */
 export async function applyPendingStatuses(
-  tenant: TenantInboundStore,
+  tenant: MessageStatusStore,
   wamid: string,
   accountFor: (accountId: string) => Promise<AccountRef | undefined>,
   deps: InboundDeps,
@@ -67,7 +67,7 @@ export async function applyPendingStatuses(
 }
 
 async function advanceMessage(
-  tenant: TenantInboundStore,
+  tenant: MessageStatusStore,
   account: AccountRef,
   message: OutboundMessageSnapshot,
   update: StatusUpdate,

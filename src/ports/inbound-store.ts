@@ -114,3 +114,9 @@ export interface StoredInboundMessage {
   contact: ContactSnapshot;
   message: InboundMessage;
 }
+
+/** What the status use case (app/apply-message-status.ts) needs of a tenant's transaction. */
+export type MessageStatusStore = Pick<
+  TenantInboundStore,
+  "lockWamid" | "lockMessageByWamid" | "updateMessageStatus" | "keepPendingStatus" | "takePendingStatuses" | "appendEvents"
+>;
