@@ -28,11 +28,14 @@ import { EventFeed, OutboxWakeup } from "./adapters/postgres/outbox/event-feed.j
 import { outboxRecordToEvent } from "./adapters/events/event-envelope.js";
 import type { Event } from "../gen/whatsapp/v1/events_pb.js";
 import { deriveCodeKey } from "./domain/otp/code.js";
-import { revealingOtpCodes } from "./adapters/providers/sealed-otp-codes.js";
+import { codeSealer, revealingOtpCodes } from "./adapters/providers/sealed-otp-codes.js";
 import { PostgresTemplateStore } from "./adapters/postgres/stores/template-store.js";
 import { DefaultTemplateProviders } from "./adapters/providers/template-providers.js";
 import type { TemplateStore } from "./ports/template-store.js";
 import type { TemplateProviders } from "./ports/template-provider.js";
+import { PostgresOutboundStore } from "./adapters/postgres/stores/outbound-store.js";
+import { PostgresOtpStore } from "./adapters/postgres/stores/otp-store.js";
+import type { RpcDeps } from "./adapters/rpc/routes.js";
 
 /**
  * Every dependency, built once from the configuration. Handlers and use
@@ -54,7 +57,7 @@ export interface AppContext {
   inboxWriter: InboxWriter;
   /** Per-account webhook secrets (`/webhook/{account_id}`). */
   webhookSecrets: WebhookSecrets;
-  /** Webhook outcomes counted in memory (for /metrics). */
+  /** Webhook outcomes counted in memory (no /metrics route serves them yet). */
   webhookCounters: WebhookCounters;
   /** Notified after a webhook delivery is committed to the inbox. */
   inboxWakeup: Wakeup;
@@ -74,6 +77,8 @@ export interface AppContext {
   nats: NatsLink | undefined;
   /** What follows newly stored inbound messages, in their transaction (see app/inbound-reactions.ts). */
   inboundReactions: InboundReactions;
+  /** What the RPC handlers use, service by service (adapters/rpc/routes.ts): the parts above, and the stores only they use. */
+  rpc: RpcDeps;
   /** Time-ordered ids (UUIDv7): index-friendly and sortable by creation. */
   newId: () => string;
   now: () => Date;
@@ -119,7 +124,7 @@ export async function createAppContext(config: Config, logger: Logger, overrides
     inboxWakeup,
     ...overrides.providers,
   });
-  return {
+  const app: Omit<AppContext, "rpc"> = {
     config,
     logger,
     database,
@@ -165,6 +170,47 @@ export async function createAppContext(config: Config, logger: Logger, overrides
       providers.close();
       await nats?.close();
       await database.close();
+    },
+  };
+  return { ...app, rpc: rpcDeps(app) };
+}
+
+/** The RPC handlers' share of the context: each service gets the few ports and settings its handlers use. */
+function rpcDeps(app: Omit<AppContext, "rpc">): RpcDeps {
+  const { accounts, conversations, templates, templateProviders, eventFeed, providers, newId, now, config } = app;
+  const notify = {
+    onEventsCommitted: () => app.outboxWakeup.notify(),
+    // Queued sends (a message, a code) start at once instead of at the sender's next poll.
+    onJobsCommitted: () => app.sendWakeup.notify(),
+  };
+  const { otp } = config;
+  return {
+    health: app.health,
+    accountService: { accounts, newId, now },
+    messagingService: { outbound: new PostgresOutboundStore(app.database.db, { newId, ...notify }), accounts, providers, templates, newId, now },
+    conversationService: {
+      conversations,
+      templates,
+      eventFeed,
+      defaultInactivityTimeoutSeconds: config.conversationInactivityTimeoutSeconds,
+      newId,
+      now,
+    },
+    templateService: { templates, accounts, templateProviders, newId, now },
+    otpService: {
+      otps: new PostgresOtpStore(app.database.db, { newId, ...notify }),
+      policy: {
+        maxAttempts: otp.maxAttempts,
+        resendCooldownMs: otp.resendCooldownSeconds * 1000,
+        maxPerPhonePerHour: otp.maxPerPhonePerHour,
+        maxPerTenantPerMinute: otp.maxPerTenantPerMinute,
+        templateName: otp.templateName,
+        templateLanguage: otp.templateLanguage,
+      },
+      codeKey: app.otpCodeKey,
+      sealCode: codeSealer(app.secretBox),
+      newId,
+      now,
     },
   };
 }

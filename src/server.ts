@@ -21,6 +21,7 @@ export interface RunningService {
 export async function startService(config: Config, logger: Logger, overrides: ContextOverrides = {}): Promise<RunningService> {
   const app = await createAppContext(config, logger, overrides);
   let serving = true;
+
   // gRPC health and /health/db follow the database from here on.
   const databaseHealth = startDatabaseHealth({
     health: app.health,
@@ -30,7 +31,7 @@ export async function startService(config: Config, logger: Logger, overrides: Co
   });
   const server = createOnePortServer(
     createHttpHandler(
-      { ...app, routes: routes(app), accountStatuses: () => accountStatusCounts(app.database.db) },
+      { ...app, routes: routes(app.rpc), accountStatuses: () => accountStatusCounts(app.database.db) },
       { serving: () => serving, database: () => databaseHealth.state() },
     ),
     config.http,

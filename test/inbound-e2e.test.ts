@@ -45,6 +45,7 @@ import {
 } from "./support/meta-simulator.js";
 import { startNatsServer, type CollectedEvent, type NatsTestServer } from "./support/nats-server.js";
 import { startTestService, type TestService } from "./support/service.js";
+import { eventually } from "./kit/eventually.js";
 
 const APP_SECRET = "inbound-e2e-app-secret";
 const STREAM = `E2E_${randomBytes(3).toString("hex")}`;
@@ -93,16 +94,6 @@ async function createAccount(ids: { tenantId: string; phoneNumberId: string; wab
 const webhookUrl = () => `${service.service.url}/webhook`;
 const db = () => service.service.app.database.db;
 
-/** Polls `check` until it returns a value other than undefined, or fails after `timeoutMs`. */
-async function eventually<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 /** The tenant's outbox rows (what the processing committed) and whether all are published. */
 async function outboxState(tenantId: string): Promise<{ ids: string[]; unpublished: number }> {
@@ -121,16 +112,16 @@ async function settled(tenantId: string, phoneNumberId: string, deliveries: numb
         .where(sql`convert_from(${webhookInbox.body}, 'UTF8') like ${`%${phoneNumberId}%`}`);
       return rows.length === deliveries && rows.every((r) => r.status !== "pending") ? rows : undefined;
     },
-    timeoutMs,
+    { timeoutMs, retryErrors: true },
   );
   const state = await eventually("the relay to publish every event", async () => {
     const current = await outboxState(tenantId);
     return current.unpublished === 0 ? current : undefined;
-  }, timeoutMs);
+  }, { timeoutMs, retryErrors: true });
   return eventually("the stream to hold every event", async () => {
     const events = await nats.collectEvents(STREAM, `whatsapp.${tenantId}.>`);
     return events.length >= state.ids.length ? events : undefined;
-  }, timeoutMs);
+  }, { timeoutMs, retryErrors: true });
 }
 
 function ofType<T extends CollectedEvent["event"] extends infer E ? (E extends { type: infer K } ? K : never) : never>(events: CollectedEvent[], type: T) {

@@ -36,6 +36,7 @@ import { bodyWith, seedApprovedTemplate } from "./support/templates.js";
 import { contact, deliver, messagesChange, metaEnvelope, newWamid, statusUpdate, textMessage, type StatusName } from "./support/meta-simulator.js";
 import { startNatsServer, type NatsTestServer } from "./support/nats-server.js";
 import { clientFor, closeClientSessions, startTestService, type TestService } from "./support/service.js";
+import { eventually } from "./kit/eventually.js";
 
 const APP_SECRET = "outbound-e2e-app-secret";
 const STREAM = `OUT_E2E_${randomBytes(3).toString("hex")}`;
@@ -114,16 +115,6 @@ const webhookUrl = () => `${service.service.url}/webhook`;
 const db = () => service.service.app.database.db;
 const messaging = () => clientFor(MessagingService, service.service.url, TENANT);
 
-/** Polls `check` until it returns a value other than undefined, or fails after `timeoutMs`. */
-async function eventually<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 async function deliverSigned(payload: unknown): Promise<void> {
   const response = await deliver(webhookUrl(), payload, { appSecret: APP_SECRET });
@@ -145,7 +136,7 @@ async function customerWrites(): Promise<void> {
   await eventually("the inbound message to be stored", async () => {
     const rows = await withTenant(db(), TENANT, (tx) => tx.select({ id: messages.id }).from(messages).where(eq(messages.wamid, INBOUND_WAMID)));
     return rows[0];
-  });
+  }, { timeoutMs: 30_000, retryErrors: true });
 }
 
 async function deliverStatus(wamid: string, status: StatusName): Promise<void> {
@@ -166,7 +157,7 @@ async function messageStatus(messageId: string): Promise<MessageStatus | undefin
 }
 
 async function waitForStatus(messageId: string, status: MessageStatus): Promise<void> {
-  await eventually(`message ${messageId} to be ${MessageStatus[status]}`, async () => ((await messageStatus(messageId)) === status ? true : undefined));
+  await eventually(`message ${messageId} to be ${MessageStatus[status]}`, async () => ((await messageStatus(messageId)) === status ? true : undefined), { timeoutMs: 30_000, retryErrors: true });
 }
 
 // ------------------------------------------------------------------ cases
@@ -465,7 +456,7 @@ describe("outbound messages end to end", () => {
         metadata: { case: sendCase.name },
       });
       const messageId = message!.id;
-      const request = await eventually(`the simulator to accept "${sendCase.name}"`, async () => simulator.acceptedFor(messageId)[0]);
+      const request = await eventually(`the simulator to accept "${sendCase.name}"`, async () => simulator.acceptedFor(messageId)[0], { timeoutMs: 30_000, retryErrors: true });
       expect(request.body, sendCase.name).toStrictEqual({ ...asTheServiceSendsIt(sendCase.graph()), biz_opaque_callback_data: messageId });
       sent.push({ case: sendCase, messageId, request });
     }
@@ -481,7 +472,7 @@ describe("outbound messages end to end", () => {
     await eventually("every event to be on the stream", async () => {
       const rows = await db().select({ publishedAt: outbox.publishedAt }).from(outbox).where(eq(outbox.tenantId, TENANT));
       return rows.length > 0 && rows.every((r) => r.publishedAt !== null) ? true : undefined;
-    });
+    }, { timeoutMs: 30_000, retryErrors: true });
     const events = await nats.collectEvents(STREAM, `whatsapp.${TENANT}.message.status`);
     const statusEvents = events.map((e) => {
       expect(e.event?.type).toBe("message.status");

@@ -79,7 +79,7 @@ export interface InboxWorkerStats {
   events: number;
 }
 
-/** Totals of every inbox worker of the process, for /metrics and operators. */
+/** Totals of every inbox worker of the process, for operators and tests (no /metrics route serves them yet). */
 export const inboxWorkerCounters: InboxWorkerStats = emptyStats();
 
 /** Providers whose deliveries this worker can read. */

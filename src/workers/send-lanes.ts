@@ -63,10 +63,17 @@ export class SendLanes<T> {
   /**
    * Releases every item whose turn has come. Turns are kept on a schedule
    * (`lane.next`), not on when timers happened to fire, so timer granularity
-   * costs no throughput. An item whose turn is more than LATE_TOLERANCE_MS
-   * overdue (the process paused) has missed its slot: it is handed to
-   * `miss` (its job goes back to the queue for a new slot) instead of going
-   * out late on top of slots other replicas are using now.
+   * costs no throughput.
+   *
+   * A turn more than LATE_TOLERANCE_MS overdue (the process paused) is lost:
+   * nothing goes out late on top of slots other replicas are using now. The
+   * item that held it keeps its place in line, though: it moves to the next
+   * turn, every item behind it moves back one turn, and the lane's last item
+   * — left without a turn — is the one handed to `miss` (its job goes back
+   * to the queue for a new slot). The lane's order is the claim's order,
+   * priority first, so a pause never lets a later, lower-priority send
+   * overtake an OTP; and the turns used are exactly the slots taken, so
+   * pacing holds.
    */
   #fire(accountId: string, lane: Lane<T>): void {
     lane.timer = undefined;
@@ -74,16 +81,28 @@ export class SendLanes<T> {
     for (let next = lane.queue[0]; next; next = lane.queue[0]) {
       const turn = Math.max(next.slotAt, lane.next);
       if (turn > now + EARLY_TOLERANCE_MS) break;
-      lane.queue.shift();
       if (now - turn > LATE_TOLERANCE_MS) {
-        this.#miss(next.item);
+        this.#miss(loseTurn(lane.queue));
         continue;
       }
+      lane.queue.shift();
       lane.next = turn + lane.minGapMs;
       this.#release(next.item);
     }
     this.#arm(accountId, lane);
   }
+}
+
+/**
+ * The first turn of `queue` passed unused: drops that turn and moves every
+ * item one turn back (each takes its successor's slot); returns the last
+ * item, which no turn is left for.
+ */
+function loseTurn<T>(queue: { slotAt: number; item: T }[]): T {
+  const last = queue[queue.length - 1]!.item;
+  for (let i = queue.length - 1; i > 0; i--) queue[i]!.item = queue[i - 1]!.item;
+  queue.shift();
+  return last;
 }
 
 /** Timers fire on whole milliseconds and sometimes a little early. */

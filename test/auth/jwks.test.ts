@@ -21,16 +21,11 @@ import {
   uniqueTenant,
   type TestService,
 } from "../support/service.js";
+import { eventually } from "../kit/eventually.js";
 
-const DEADLINE_MS = 15_000;
 
-async function eventually(what: string, probe: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + DEADLINE_MS;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+/** Each probe is an RPC; a tenth of a second apart is often enough. */
+const POLL = { everyMs: 100 };
 
 describe("bearer tokens verified with a JWKS URL", () => {
   let jwks: JwksServer;
@@ -72,7 +67,7 @@ describe("bearer tokens verified with a JWKS URL", () => {
   it("when a token is signed with a key the JWKS serves, then it is accepted (RS256 and ES256)", async () => {
     expect(await codeFor(await jwks.sign(firstKey, claims()))).toBe("OK");
     const ecKey = await jwks.addKey("ES256");
-    await eventually("the ES256 key is picked up", async () => (await codeFor(await jwks.sign(ecKey, claims()))) === "OK");
+    await eventually("the ES256 key is picked up", async () => (await codeFor(await jwks.sign(ecKey, claims()))) === "OK" || undefined, POLL);
   });
 
   it("when a new key appears at the JWKS URL, then its tokens are accepted without a restart; when the old one is removed, its tokens stop working", async () => {
@@ -81,26 +76,26 @@ describe("bearer tokens verified with a JWKS URL", () => {
 
     const newKey = await jwks.addKey("RS256");
     const newToken = await jwks.sign(newKey, claims());
-    await eventually("a token signed with the new key is accepted", async () => (await codeFor(newToken)) === "OK");
+    await eventually("a token signed with the new key is accepted", async () => (await codeFor(newToken)) === "OK" || undefined, POLL);
     expect(await codeFor(oldToken)).toBe("OK");
 
     jwks.removeKey(firstKey.kid);
-    await eventually("a token signed with the removed key is refused", async () => (await codeFor(oldToken)) === Code.Unauthenticated);
+    await eventually("a token signed with the removed key is refused", async () => (await codeFor(oldToken)) === Code.Unauthenticated || undefined, POLL);
     expect(await codeFor(newToken)).toBe("OK");
   });
 
   it("when the JWKS endpoint fails after keys were fetched, then tokens keep verifying with those keys", async () => {
     const key = await jwks.addKey("RS256");
     const token = await jwks.sign(key, claims());
-    await eventually("the key is picked up", async () => (await codeFor(token)) === "OK");
+    await eventually("the key is picked up", async () => (await codeFor(token)) === "OK" || undefined, POLL);
     jwks.setFailing(true);
     try {
       const fetchesBefore = jwks.fetchCount();
       // Every call during the outage must succeed; keep calling until a refetch has been attempted and failed.
       await eventually("a refetch fails", async () => {
         expect(await codeFor(token)).toBe("OK");
-        return jwks.fetchCount() > fetchesBefore;
-      });
+        return jwks.fetchCount() > fetchesBefore || undefined;
+      }, POLL);
       expect(await codeFor(token)).toBe("OK");
       expect(svc.logText()).toContain("JWKS refetch failed: verifying with the keys fetched before");
     } finally {

@@ -13,8 +13,9 @@ import type { Account } from "../../gen/whatsapp/v1/account_pb.js";
 import { ConversationSource } from "../../gen/whatsapp/v1/common_pb.js";
 import { Priority } from "../../gen/whatsapp/v1/message_pb.js";
 import { deliver, metaEnvelope, type Json } from "../support/meta-simulator.js";
-import { APP_SECRET, approveTemplate, createAccount, eventually, newWaId, receive, startHarness, TEMPLATE, tenantClients, type Harness, type Tenant } from "./support.js";
+import { APP_SECRET, approveTemplate, createAccount, newWaId, receive, startHarness, TEMPLATE, tenantClients, type Harness, type Tenant } from "./support.js";
 import { refusal } from "../support/refusal.js";
+import { eventually } from "../kit/eventually.js";
 
 let harness: Harness;
 let tenant: Tenant;
@@ -123,9 +124,9 @@ describe("opt-out and opt-in", () => {
       ]);
     const url = `${harness.svc.service.url}/webhook`;
     expect((await deliver(url, preference("stop", 1_731_705_721), { appSecret: APP_SECRET })).status).toBe(200);
-    await eventually(async () => ((await contactOf(waId)).optedOut ? true : undefined));
+    await eventually("the contact to be opted out", async () => ((await contactOf(waId)).optedOut ? true : undefined));
     expect((await deliver(url, preference("resume", 1_731_705_821), { appSecret: APP_SECRET })).status).toBe(200);
-    await eventually(async () => ((await contactOf(waId)).optedOut ? undefined : true));
+    await eventually("the contact to be opted in again", async () => ((await contactOf(waId)).optedOut ? undefined : true));
   });
 
   it("when a post-call conversation would start with a marketing template to an opted-out contact, then it is refused; a utility template goes", async () => {

@@ -14,7 +14,8 @@ import { ConversationCloseReason, ConversationClosedEventSchema } from "../../ge
 import { PostgresInactiveConversations } from "../../src/adapters/postgres/stores/inactive-conversations.js";
 import { InactivityCloser } from "../../src/workers/inactivity-closer.js";
 import { createLogger } from "../../src/observability/logger.js";
-import { createAccount, eventually, newWaId, receive, startHarness, tenantClients, type Harness, type Tenant } from "./support.js";
+import { createAccount, newWaId, receive, startHarness, tenantClients, type Harness, type Tenant } from "./support.js";
+import { eventually } from "../kit/eventually.js";
 
 const HOUR = 60 * 60 * 1000;
 const silent = createLogger({ level: "silent", pretty: false });
@@ -98,7 +99,7 @@ describe("inactivity job as the service's scheduler worker", () => {
     expect(first!.status).toBe(ConversationStatus.ACTIVE);
 
     harness.advance(24 * HOUR + 60_000);
-    await eventually(async () => {
+    await eventually("the idle conversation to be closed", async () => {
       const { conversation } = await tenant.conversations.getConversation({ conversationId: first!.id });
       return conversation!.status === ConversationStatus.CLOSED ? conversation : undefined;
     });

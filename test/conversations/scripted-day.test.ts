@@ -18,8 +18,9 @@ import { ConversationCloseReason, EventType } from "../../gen/whatsapp/v1/events
 import { MessageDirection, MessageType } from "../../gen/whatsapp/v1/message_pb.js";
 import type { CollectedEvent } from "../support/nats-server.js";
 import { openWatch, type OpenWatch } from "./watch-support.js";
-import { approveTemplate, createAccount, eventually, messageIdOf, newWaId, receive, startHarness, TEMPLATE, tenantClients, type Harness, type Tenant } from "./support.js";
+import { approveTemplate, createAccount, messageIdOf, newWaId, receive, startHarness, TEMPLATE, tenantClients, type Harness, type Tenant } from "./support.js";
 import { refusal } from "../support/refusal.js";
+import { eventually } from "../kit/eventually.js";
 
 const HOUR = 60 * 60 * 1000;
 const MINUTE = 60 * 1000;
@@ -66,7 +67,7 @@ describe("a scripted day of conversations", () => {
   it("when contacts write, the business replies, starts a post-call conversation, closes one and a contact writes again, then lists, windows and events are exact at each step", async () => {
     // A dashboard watches the tenant's events live from the start of the day.
     const live = openWatch(tenant.conversations);
-    await eventually(async () => (liveStarted(live) && harness.svc.service.app.eventFeed.watching >= 1 ? true : undefined), 10_000);
+    await eventually("the live watch to be attached to the feed", async () => (liveStarted(live) && harness.svc.service.app.eventFeed.watching >= 1 ? true : undefined), { timeoutMs: 10_000 });
 
     // 09:00 — three contacts write in, a minute apart.
     const dayStart = harness.now();
@@ -223,11 +224,11 @@ describe("a scripted day of conversations", () => {
       for (const e of all) if (e.eventType && e.eventType in expected) counts[e.eventType] = (counts[e.eventType] ?? 0) + 1;
       return counts;
     };
-    const events = await eventually(async () => {
+    const events = await eventually("every event of the day in the outbox", async () => {
       const all = await tenantEvents();
       const counts = countOf(all);
       return Object.entries(expected).every(([type, n]) => (counts[type] ?? 0) >= n) ? all : undefined;
-    }, 15_000);
+    }, { timeoutMs: 15_000 });
     expect(countOf(events)).toEqual(expected);
     expect(new Set(events.map((e) => e.msgId)).size).toBe(events.length);
     const byType = (type: string) => events.filter((e) => e.eventType === type).map((e) => e.event!);
@@ -254,12 +255,12 @@ describe("a scripted day of conversations", () => {
     const stepTypes = new Set([EventType.CONTACT_CREATED, EventType.CONVERSATION_OPENED, EventType.CONVERSATION_CLOSED, EventType.MESSAGE_RECEIVED]);
     const streamIds = events.filter((e) => e.eventType !== undefined && e.eventType in expected).map((e) => e.msgId).sort();
     const stepIds = () => live.events.filter((e) => stepTypes.has(e.type)).map((e) => e.eventId);
-    const watched = await eventually(async () => (stepIds().length >= streamIds.length ? stepIds() : undefined), 15_000);
+    const watched = await eventually("the live watch to receive every event of the day", async () => (stepIds().length >= streamIds.length ? stepIds() : undefined), { timeoutMs: 15_000 });
     expect([...watched].sort()).toEqual(streamIds);
     expect(live.events.filter((e) => e.tenantId !== tenant.id)).toEqual([]);
     const resumed = openWatch(tenant.conversations, { afterEventId: watched[0]! });
     const resumedStepIds = () => resumed.events.filter((e) => stepTypes.has(e.type)).map((e) => e.eventId);
-    const replayed = await eventually(async () => (resumedStepIds().length >= watched.length - 1 ? resumedStepIds() : undefined), 15_000);
+    const replayed = await eventually("the resumed watch to replay the events after the first", async () => (resumedStepIds().length >= watched.length - 1 ? resumedStepIds() : undefined), { timeoutMs: 15_000 });
     expect(replayed).toEqual(watched.slice(1));
     live.abort();
     resumed.abort();

@@ -8,7 +8,7 @@
 import { randomBytes } from "node:crypto";
 
 import type { Client } from "@connectrpc/connect";
-import postgres from "postgres";
+import type postgres from "postgres";
 
 import { AccountService, Provider, type Account } from "../../gen/whatsapp/v1/account_pb.js";
 import { ConversationService } from "../../gen/whatsapp/v1/conversation_pb.js";
@@ -16,10 +16,10 @@ import { MessagingService } from "../../gen/whatsapp/v1/messaging_pb.js";
 import { tenantSchemaName } from "../../src/adapters/postgres/index.js";
 import { contact, deliver, messagesChange, metaEnvelope, newWamid, textMessage, unixSeconds, type Json } from "../support/meta-simulator.js";
 import { startNatsServer, type NatsTestServer } from "../support/nats-server.js";
-import { clientFor, closeClientSessions, startTestService, uniqueTenant, type TestService } from "../support/service.js";
-import { eventually } from "../support/eventually.js";
+import { clientFor, uniqueTenant, type TestService } from "../support/service.js";
+import { startServiceHarness } from "../kit/service-harness.js";
+import { eventually } from "../kit/eventually.js";
 
-export { eventually };
 
 export const APP_SECRET = "conversations-test-app-secret";
 export const TEMPLATE = { name: "call_follow_up", language: "es" };
@@ -42,7 +42,8 @@ export async function startHarness(options: { nats?: boolean; env?: Record<strin
   const stream = `CONV_${randomBytes(3).toString("hex")}`;
   let offsetMs = 0;
   const now = () => new Date(Date.now() + offsetMs);
-  const svc = await startTestService({
+  const { svc, sql, cleanup } = await startServiceHarness({
+    sqlConnections: 4,
     env: {
       META_APP_SECRET: APP_SECRET,
       WORKERS: nats ? "inbox,relay" : "inbox",
@@ -52,7 +53,6 @@ export async function startHarness(options: { nats?: boolean; env?: Record<strin
     },
     overrides: { now },
   });
-  const sql = postgres(svc.database.url, { max: 4, onnotice: () => {} });
   return {
     svc,
     sql,
@@ -63,9 +63,7 @@ export async function startHarness(options: { nats?: boolean; env?: Record<strin
     },
     now,
     async cleanup() {
-      closeClientSessions();
-      await sql.end({ timeout: 5 });
-      await svc.cleanup();
+      await cleanup();
       await nats?.cleanup();
     },
   };
@@ -146,12 +144,12 @@ export async function receive(harness: Harness, tenant: Tenant, account: Account
   ]);
   const result = await deliver(`${harness.svc.service.url}/webhook`, payload, { appSecret: APP_SECRET });
   if (result.status !== 200) throw new Error(`webhook answered ${result.status}: ${result.text}`);
-  await eventually(async () => {
+  await eventually("the inbound messages to be stored", async () => {
     const rows = await harness.sql
       .unsafe<{ n: number }[]>(`select count(*)::int as n from "${tenant.schema}".messages where wamid = any($1::text[])`, [wamids])
       .catch(() => [{ n: 0 }]);
     return rows[0]!.n === wamids.length ? true : undefined;
-  }, 30_000);
+  }, { timeoutMs: 30_000 });
   return wamids;
 }
 

@@ -17,7 +17,8 @@ import { EventFeed, type EventFeedOptions, type EventWatch } from "../../src/ada
 import { appendToOutbox } from "../../src/adapters/postgres/outbox/outbox.js";
 import { createTestDatabase, type TestDatabase } from "../support/database.js";
 import { uniqueTenant } from "../support/service.js";
-import { commitEvents, eventually, makeEvent } from "./watch-support.js";
+import { commitEvents, makeEvent } from "./watch-support.js";
+import { eventually } from "../kit/eventually.js";
 
 const quiet = { info: () => {}, warn: () => {}, error: () => {} };
 

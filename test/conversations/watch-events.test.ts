@@ -26,7 +26,8 @@ import {
   type Protocol,
   type TestService,
 } from "../support/service.js";
-import { commitEvents, eventually, makeEvent, openWatch, receivedIds, type OpenWatch } from "./watch-support.js";
+import { commitEvents, makeEvent, openWatch, receivedIds, type OpenWatch } from "./watch-support.js";
+import { eventually } from "../kit/eventually.js";
 
 const APP_SECRET = "watch-events-test-app-secret";
 const PROTOCOLS: Protocol[] = ["connect-json-h1", "connect-binary-h2", "grpc", "grpc-web"];

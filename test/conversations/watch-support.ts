@@ -20,6 +20,7 @@ import {
 import { MessageStatus, MessageType } from "../../gen/whatsapp/v1/message_pb.js";
 import type { Database } from "../../src/adapters/postgres/db/database.js";
 import { appendToOutbox, type EventName, type OutboxEvent } from "../../src/adapters/postgres/outbox/outbox.js";
+import { eventually } from "../kit/eventually.js";
 
 export interface EventSpec {
   name?: Extract<EventName, "message.received" | "message.status" | "conversation.opened" | "contact.created">;
@@ -113,16 +114,6 @@ export function openWatch(client: Client<typeof ConversationService>, request: M
   };
 }
 
-/** Polls `probe` until it returns a value (no sleeps standing in for waiting). */
-export async function eventually<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 /** Waits until the watch has received at least `n` events and returns their ids. */
 export function receivedIds(watch: OpenWatch, n: number, what = `${n} events`): Promise<string[]> {

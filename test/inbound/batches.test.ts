@@ -17,7 +17,6 @@ import {
   createMetaAccount,
   createWorker,
   eventsNamed,
-  eventually,
   inboxRow,
   insertDelivery,
   metaFixture,
@@ -26,6 +25,7 @@ import {
   type InboundDatabase,
   type Payload,
 } from "./support/inbound-harness.js";
+import { eventually } from "../kit/eventually.js";
 
 let database: InboundDatabase;
 
@@ -93,7 +93,7 @@ describe("several deliveries per transaction", () => {
     expect(await countRows(database.db, ids.tenantId, "messages")).toBe(6);
     expect(worker.stats()).toMatchObject({ processed: 6, failedAttempts: 1, failed: 0 });
 
-    const failed = await eventually(async () => {
+    const failed = await eventually("the poison delivery to be failed", async () => {
       await worker.runOnce();
       const row = await inboxRow(database.db, poison);
       return row.status === "failed" ? row : undefined;

@@ -21,7 +21,6 @@ import {
   createWorker,
   drain,
   eventsNamed,
-  eventually,
   inTenant,
   insertDelivery,
   metaFixture,
@@ -30,6 +29,7 @@ import {
   type InboundDatabase,
   type Payload,
 } from "./support/inbound-harness.js";
+import { eventually } from "../kit/eventually.js";
 
 let database: InboundDatabase;
 
@@ -232,12 +232,12 @@ describe("concurrent first deliveries", () => {
     for (const worker of workers) worker.start();
     try {
       await eventually(
+        "the racing deliveries",
         async () => {
           const rows = await database.db.select({ status: webhookInbox.status }).from(webhookInbox).where(inArray(webhookInbox.id, inboxIds));
           return rows.length === inboxIds.length && rows.every((r) => r.status === "processed") ? true : undefined;
         },
-        60_000,
-        "the racing deliveries",
+        { timeoutMs: 60_000 },
       );
     } finally {
       await Promise.all(workers.map((w) => w.stop()));

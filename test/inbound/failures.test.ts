@@ -22,7 +22,6 @@ import {
   createMetaAccount,
   createWorker,
   drain,
-  eventually,
   inboxRow,
   insertDelivery,
   metaFixture,
@@ -31,6 +30,7 @@ import {
   type InboundDatabase,
   type Payload,
 } from "./support/inbound-harness.js";
+import { eventually } from "../kit/eventually.js";
 
 let database: InboundDatabase;
 const CRASHING_WORKER = fileURLToPath(new URL("./support/crashing-worker.ts", import.meta.url));
@@ -83,7 +83,7 @@ describe("a delivery that fails half-way", () => {
     expect(worker.stats()).toMatchObject({ failedAttempts: 1, processed: 0 });
 
     await removeTrigger();
-    await eventually(async () => {
+    await eventually("the delivery to be processed", async () => {
       await worker.runOnce();
       return (await inboxRow(database.db, inboxId)).status === "processed" ? true : undefined;
     });
@@ -105,7 +105,7 @@ describe("a delivery that fails half-way", () => {
     const healthyId = await insertDelivery(database.db, textDelivery(healthy.phoneNumberId, "wamid.h1"));
     const worker = createWorker(database.db, { maxAttempts: 3, retryDelayMs: 1 });
 
-    const failed = await eventually(async () => {
+    const failed = await eventually("the delivery to be failed", async () => {
       await worker.runOnce();
       const row = await inboxRow(database.db, inboxId);
       return row.status === "failed" ? row : undefined;
@@ -135,12 +135,12 @@ describe("crashes and leases", () => {
     const child = spawn(process.execPath, ["--import", "tsx", CRASHING_WORKER, database.testDatabase.url], { stdio: ["ignore", "ignore", "inherit"] });
     const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once("exit", (_code, signal) => resolve(signal)));
     try {
-      await eventually(async () => {
+      await eventually("the crashing worker to block mid-transaction", async () => {
         const [row] = await holder<{ pid: number }[]>`
           select pid from pg_stat_activity
            where wait_event_type = 'Lock' and wait_event = 'advisory' and query ilike ${"%insert into%messages%"}`;
         return row?.pid;
-      }, 30_000, "the crashing worker to block mid-transaction");
+      }, { timeoutMs: 30_000 });
       expect(await inboxRow(database.db, inboxId)).toMatchObject({ status: "pending", lockedBy: "inbox-crashing", attempts: 1 });
     } finally {
       child.kill("SIGKILL");
@@ -153,7 +153,7 @@ describe("crashes and leases", () => {
     // Its writes died with its connection; its lease runs out and another worker takes the row.
     for (const table of ["contacts", "conversations", "messages"] as const) expect(await countRows(database.db, ids.tenantId, table)).toBe(0);
     const worker = createWorker(database.db);
-    const row = await eventually(async () => {
+    const row = await eventually("the delivery to be processed", async () => {
       await worker.runOnce();
       const current = await inboxRow(database.db, inboxId);
       return current.status === "processed" ? current : undefined;
@@ -175,7 +175,7 @@ describe("crashes and leases", () => {
 
     worker.start();
     try {
-      await eventually(async () => {
+      await eventually("both stranded deliveries to be processed", async () => {
         const rows = await Promise.all([inboxRow(database.db, neverClaimed), inboxRow(database.db, leaseExpired)]);
         return rows.every((r) => r.status === "processed") ? rows : undefined;
       });
@@ -213,7 +213,7 @@ describe("the running worker", () => {
     try {
       const inboxId = await insertDelivery(database.db, textDelivery(ids.phoneNumberId, `wamid.${uuidv7()}`));
       wakeup.notify();
-      await eventually(async () => ((await inboxRow(database.db, inboxId)).status === "processed" ? true : undefined), 10_000);
+      await eventually("the delivery to be processed", async () => ((await inboxRow(database.db, inboxId)).status === "processed" ? true : undefined), { timeoutMs: 10_000 });
     } finally {
       await worker.stop();
     }

@@ -20,7 +20,6 @@ import {
   createMetaAccount,
   createWorker,
   eventsNamed,
-  eventually,
   inTenant,
   insertDelivery,
   metaFixture,
@@ -29,6 +28,7 @@ import {
   type InboundDatabase,
   type Payload,
 } from "./support/inbound-harness.js";
+import { eventually } from "../kit/eventually.js";
 
 let database: InboundDatabase;
 
@@ -108,7 +108,7 @@ describe("replicas", () => {
 
     const workers = await startWorkers(2);
     try {
-      await eventually(() => allDone(inboxIds), 60_000, "300 deliveries");
+      await eventually("300 deliveries", () => allDone(inboxIds), { timeoutMs: 60_000 });
     } finally {
       await Promise.all(workers.map((w) => w.stop()));
     }
@@ -201,7 +201,7 @@ describe("acceptance: 1,000 deliveries with duplicates, reordering and batches",
         }
       })();
       await Promise.all([arriving, recording]);
-      await eventually(() => allDone(inboxIds), 120_000, "1,000 deliveries");
+      await eventually("1,000 deliveries", () => allDone(inboxIds), { timeoutMs: 120_000 });
     } finally {
       await Promise.all(workers.map((w) => w.stop()));
     }

@@ -10,7 +10,8 @@ import { v7 as uuidv7 } from "uuid";
 
 import { MessageType } from "../../gen/whatsapp/v1/message_pb.js";
 import { startTestService, type TestService } from "../support/service.js";
-import { eventsNamed, eventually, metaFixture, outboxEvents, uniqueIds } from "./support/inbound-harness.js";
+import { eventsNamed, metaFixture, outboxEvents, uniqueIds } from "./support/inbound-harness.js";
+import { eventually } from "../kit/eventually.js";
 
 const APP_SECRET = "inbound-service-test-app-secret";
 let service: TestService;
@@ -54,7 +55,7 @@ describe("the service's inbox worker", () => {
     });
     expect(response.status).toBe(200);
 
-    const received = await eventually(async () => {
+    const received = await eventually("the message.received event", async () => {
       const events = eventsNamed(await outboxEvents(app.database.db, ids.tenantId), "message.received");
       return events.length > 0 ? events : undefined;
     });

@@ -17,7 +17,7 @@ import { SecretBox } from "../../src/adapters/crypto/secret-box.js";
 import { ensureTenant, migrate, openDatabase, PostgresAccountRepository, queryRows, withTenant, type DatabaseHandle } from "../../src/adapters/postgres/index.js";
 import { PostgresOutboundStore } from "../../src/adapters/postgres/stores/outbound-store.js";
 import { PostgresTemplateStore } from "../../src/adapters/postgres/stores/template-store.js";
-import { sendMessage } from "../../src/app/messages/send-message.js";
+import { sendMessage } from "../../src/app/messaging/send-message.js";
 import { createTestDatabase, type TestDatabase } from "../support/database.js";
 
 let dataDir: string;

@@ -10,15 +10,15 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 
 import type { Client } from "@connectrpc/connect";
-import postgres from "postgres";
+import type postgres from "postgres";
 
 import { AccountService, Provider, type Account } from "../../gen/whatsapp/v1/account_pb.js";
 import { MessagingService } from "../../gen/whatsapp/v1/messaging_pb.js";
 import { tenantSchemaName } from "../../src/adapters/postgres/index.js";
-import { clientFor, closeClientSessions, startTestService, uniqueTenant, type TestService } from "../support/service.js";
-import { eventually } from "../support/eventually.js";
+import { clientFor, uniqueTenant, type TestService } from "../support/service.js";
+import { startServiceHarness } from "../kit/service-harness.js";
+import { eventually } from "../kit/eventually.js";
 
-export { eventually };
 
 export const APP_SECRET = "messaging-test-app-secret";
 
@@ -29,17 +29,8 @@ export interface MessagingHarness {
 }
 
 export async function startMessagingHarness(env: Record<string, string> = {}): Promise<MessagingHarness> {
-  const svc = await startTestService({ env: { META_APP_SECRET: APP_SECRET, WORKERS: "inbox", ...env } });
-  const sql = postgres(svc.database.url, { max: 4, onnotice: () => {} });
-  return {
-    svc,
-    sql,
-    async cleanup() {
-      closeClientSessions();
-      await sql.end({ timeout: 5 });
-      await svc.cleanup();
-    },
-  };
+  const { svc, sql, cleanup } = await startServiceHarness({ env: { META_APP_SECRET: APP_SECRET, WORKERS: "inbox", ...env }, sqlConnections: 4 });
+  return { svc, sql, cleanup };
 }
 
 export interface Tenant {
@@ -110,7 +101,7 @@ export async function contactWrites(harness: MessagingHarness, tenant: Tenant, a
     body: raw,
   });
   if (response.status !== 200) throw new Error(`webhook answered ${response.status}`);
-  return eventually(async () => {
+  return eventually("the inbound message to be stored", async () => {
     const rows = await harness.sql.unsafe<{ id: string }[]>(`select id from "${tenant.schema}".messages where wamid = $1`, [wamid]).catch(() => []);
     return rows[0] && { id: rows[0].id, wamid };
   });

@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { openNatsConnection } from "../../src/adapters/nats/connection.js";
 import { startNatsServer, type NatsTestServer } from "../support/nats-server.js";
-import { eventually, RecordingLogger } from "./relay-harness.js";
+import { RecordingLogger } from "./relay-harness.js";
+import { eventually } from "../kit/eventually.js";
 
 let nats: NatsTestServer;
 
@@ -28,7 +29,7 @@ describe("NATS connection", () => {
       expect(firstSession.aborted).toBe(false);
 
       await nats.stop();
-      await eventually("the link to notice", async () => (link.state === "reconnecting" ? true : undefined));
+      await eventually("the link to notice", async () => (link.state === "reconnecting" ? true : undefined), { retryErrors: true });
       expect(firstSession.aborted).toBe(true);
 
       await nats.start();
@@ -50,7 +51,7 @@ describe("NATS connection", () => {
     try {
       expect(link.state).toBe("connecting");
       expect(link.session.aborted).toBe(true);
-      await eventually("a logged failure", async () => (logger.count("warn", "NATS is not reachable") > 0 ? true : undefined));
+      await eventually("a logged failure", async () => (logger.count("warn", "NATS is not reachable") > 0 ? true : undefined), { retryErrors: true });
       const waiting = link.whenConnected();
       await link.close();
       await expect(waiting).resolves.toBeUndefined();

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openDatabase, queryRows } from "../../src/adapters/postgres/index.js";
 import { inProcessLeaderLock, LeaderRole, postgresLeaderLock, type LeaderLock } from "../../src/adapters/postgres/db/leader-lock.js";
 import { adminUrl, createTestDatabase, type TestDatabase } from "../support/database.js";
-import { eventually } from "./relay-harness.js";
+import { eventually } from "../kit/eventually.js";
 
 let database: TestDatabase;
 const locks: LeaderLock[] = [];
@@ -59,10 +59,10 @@ describe("postgres leader lock", () => {
     expect(leaseA).toBeDefined();
 
     expect(await terminateHolder()).toBe(1);
-    await eventually("the lease to be lost", async () => (leaseA!.lost.aborted ? true : undefined));
+    await eventually("the lease to be lost", async () => (leaseA!.lost.aborted ? true : undefined), { retryErrors: true });
     expect(await leaseA!.confirm()).toBe(false);
 
-    const leaseB = await eventually("b to lead", async () => b.tryAcquire());
+    const leaseB = await eventually("b to lead", async () => b.tryAcquire(), { retryErrors: true });
     expect(await leaseB.confirm()).toBe(true);
     // The deposed holder may compete again, on a fresh session: it does not get the lock while b holds it.
     expect(await a.tryAcquire()).toBeUndefined();

@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { migrate, openDatabase, queryRows, type DatabaseHandle } from "../../src/adapters/postgres/index.js";
 import { createTestDatabase, type TestDatabase } from "../support/database.js";
 import { startNatsServer, type NatsTestServer } from "../support/nats-server.js";
-import { eventually, receivedEvent, startRelay, testStream, unpublishedCount, type RunningRelay } from "./relay-harness.js";
+import { receivedEvent, startRelay, testStream, unpublishedCount, type RunningRelay } from "./relay-harness.js";
+import { eventually } from "../kit/eventually.js";
 
 let nats: NatsTestServer;
 let database: TestDatabase;
@@ -49,18 +50,18 @@ describe("outbox relay across a NATS outage", () => {
 
     // Before: the relay is publishing as events arrive…
     await appendRange(0, 400);
-    await eventually("some events published before the outage", async () => ((await unpublishedCount(reader, tenantId)) < 400 ? true : undefined));
+    await eventually("some events published before the outage", async () => ((await unpublishedCount(reader, tenantId)) < 400 ? true : undefined), { retryErrors: true });
     // …NATS dies abruptly, probably with publishes in flight…
     await nats.stop();
     await appendRange(400, 700);
-    await eventually("the relay to notice the outage", async () => (running.nats.state !== "connected" ? true : undefined));
+    await eventually("the relay to notice the outage", async () => (running.nats.state !== "connected" ? true : undefined), { retryErrors: true });
     expect(await unpublishedCount(reader, tenantId)).toBeGreaterThan(0);
 
     // …and comes back on the same port with the same store.
     await nats.start();
     await appendRange(700, 1_000);
 
-    await eventually("every row marked published", async () => ((await unpublishedCount(reader, tenantId)) === 0 ? true : undefined), 30_000);
+    await eventually("every row marked published", async () => ((await unpublishedCount(reader, tenantId)) === 0 ? true : undefined), { timeoutMs: 30_000, retryErrors: true });
     const onStream = await nats.collectEvents(stream.name, `whatsapp.${tenantId}.>`);
     expect(onStream).toHaveLength(1_000);
     expect(await streamMessageCount()).toBe(1_000);
@@ -79,7 +80,7 @@ describe("outbox relay across a NATS outage", () => {
     const late = await startRelay({ databaseUrl: database.url, natsUrl: nats.url, stream });
     try {
       await running.stop(); // only the new relay competes for the lock now
-      await eventually("the new relay to lead", async () => (late.relay.leading ? true : undefined));
+      await eventually("the new relay to lead", async () => (late.relay.leading ? true : undefined), { retryErrors: true });
       const tenantId = `down-${randomBytes(4).toString("hex")}`;
       const events = Array.from({ length: 10 }, (_, i) => receivedEvent(tenantId, i));
       await late.append(events);
@@ -87,7 +88,7 @@ describe("outbox relay across a NATS outage", () => {
       expect(await unpublishedCount(reader, tenantId)).toBe(10);
 
       await nats.start();
-      await eventually("every row marked published", async () => ((await unpublishedCount(reader, tenantId)) === 0 ? true : undefined));
+      await eventually("every row marked published", async () => ((await unpublishedCount(reader, tenantId)) === 0 ? true : undefined), { retryErrors: true });
       const onStream = await nats.collectEvents(stream.name, `whatsapp.${tenantId}.>`);
       expect(onStream.map((e) => e.msgId)).toEqual(events.map((e) => e.id));
       expect(late.logger.count("warn", "NATS is not reachable")).toBe(1);

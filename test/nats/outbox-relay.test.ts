@@ -7,7 +7,8 @@ import { migrate, openDatabase, queryRows, type DatabaseHandle } from "../../src
 import { appendToOutbox } from "../../src/adapters/postgres/outbox/outbox.js";
 import { adminUrl, createTestDatabase, type TestDatabase } from "../support/database.js";
 import { startNatsServer, type NatsTestServer } from "../support/nats-server.js";
-import { eventually, receivedEvent, startRelay, testStream, unpublishedCount, type RunningRelay } from "./relay-harness.js";
+import { receivedEvent, startRelay, testStream, unpublishedCount, type RunningRelay } from "./relay-harness.js";
+import { eventually } from "../kit/eventually.js";
 
 // One nats-server and one database for the file: its tests tell their events
 // apart by tenant (subject `whatsapp.<tenant>.…`), since one server can hold
@@ -47,7 +48,7 @@ async function eventsOf(tenantId: string, count: number) {
   return eventually(`${count} events of ${tenantId} on the stream`, async () => {
     const events = await nats.collectEvents(stream.name, `whatsapp.${tenantId}.>`);
     return events.length >= count ? events : undefined;
-  });
+  }, { retryErrors: true });
 }
 
 describe("outbox relay", () => {
@@ -59,7 +60,7 @@ describe("outbox relay", () => {
     await running.append(appended);
 
     const events = await eventsOf(tenantId, 3);
-    await eventually("rows marked published", async () => ((await unpublishedCount(reader, tenantId)) === 0 ? true : undefined));
+    await eventually("rows marked published", async () => ((await unpublishedCount(reader, tenantId)) === 0 ? true : undefined), { retryErrors: true });
 
     expect(events.map((e) => e.msgId)).toEqual(appended.map((e) => e.id));
     for (const [i, event] of events.entries()) {
@@ -112,7 +113,7 @@ describe("outbox relay", () => {
         inserted = true;
         await new Promise<void>((resolve) => (commitSlow = resolve));
       });
-      await eventually("the slow transaction to take its seq", async () => (inserted ? true : undefined));
+      await eventually("the slow transaction to take its seq", async () => (inserted ? true : undefined), { retryErrors: true });
       // …while a higher seq commits and is published.
       await running.append([late]);
       await eventsOf(tenantId, 1);
@@ -131,7 +132,7 @@ describe("outbox relay", () => {
 
   it("when two relays run at once, then one leads and every event is on the stream once, in seq order", async () => {
     const [first, second] = [await relay(), await relay()];
-    await eventually("a leader", async () => (first.relay.leading || second.relay.leading ? true : undefined));
+    await eventually("a leader", async () => (first.relay.leading || second.relay.leading ? true : undefined), { retryErrors: true });
     const tenantId = tenant("pair");
     const appended = Array.from({ length: 300 }, (_, i) => receivedEvent(tenantId, i));
     // Both write, in many small transactions, as two replicas taking webhooks would.
@@ -149,7 +150,7 @@ describe("outbox relay", () => {
 
   it("when the leader's database session dies, then leadership passes on and nothing is published twice", async () => {
     const [first, second] = [await relay(), await relay()];
-    const leader = await eventually("a leader", async () => (first.relay.leading ? first : second.relay.leading ? second : undefined));
+    const leader = await eventually("a leader", async () => (first.relay.leading ? first : second.relay.leading ? second : undefined), { retryErrors: true });
     const follower = leader === first ? second : first;
     const tenantId = tenant("failover");
     await leader.append([receivedEvent(tenantId, 0)]);
@@ -157,9 +158,9 @@ describe("outbox relay", () => {
 
     // Kill the leader's lock session from outside, as a network cut or a DBA would.
     await terminateLeaderLockSession();
-    await eventually("the deposed leader to notice", async () => (leader.logger.count("warn", "lost the leader lock") > 0 ? true : undefined));
+    await eventually("the deposed leader to notice", async () => (leader.logger.count("warn", "lost the leader lock") > 0 ? true : undefined), { retryErrors: true });
     // A relay that lost its lock stands down for a while, so the follower normally wins; either may lead next.
-    await eventually("a leader again", async () => (first.relay.leading || second.relay.leading ? true : undefined));
+    await eventually("a leader again", async () => (first.relay.leading || second.relay.leading ? true : undefined), { retryErrors: true });
     const writer = follower;
 
     const more = Array.from({ length: 50 }, (_, i) => receivedEvent(tenantId, i + 1));
@@ -167,7 +168,7 @@ describe("outbox relay", () => {
     const events = await eventsOf(tenantId, 51);
     expect(new Set(events.map((e) => e.msgId)).size).toBe(51);
     // Rows are marked after JetStream's ack, so the stream can be ahead of the marks for a moment.
-    await eventually("every row marked published", async () => ((await unpublishedCount(reader, tenantId)) === 0 ? true : undefined));
+    await eventually("every row marked published", async () => ((await unpublishedCount(reader, tenantId)) === 0 ? true : undefined), { retryErrors: true });
   });
 });
 

@@ -12,7 +12,8 @@ import { inProcessLeaderLock, LeaderRole } from "../../src/adapters/postgres/db/
 import { appendToOutbox } from "../../src/adapters/postgres/outbox/outbox.js";
 import { Wakeup } from "../../src/adapters/shared/wakeup.js";
 import { startNatsServer, type NatsTestServer } from "../support/nats-server.js";
-import { eventually, receivedEvent, RecordingLogger, testStream, unpublishedCount } from "./relay-harness.js";
+import { receivedEvent, RecordingLogger, testStream, unpublishedCount } from "./relay-harness.js";
+import { eventually } from "../kit/eventually.js";
 
 // Embedded mode: the same relay over PGlite, with the in-process leader lock.
 let nats: NatsTestServer;
@@ -61,12 +62,12 @@ describe("outbox relay on embedded PGlite", () => {
     const onStream = await eventually("20 events on the stream", async () => {
       const found = await nats.collectEvents(stream.name, `whatsapp.${tenantId}.>`);
       return found.length >= 20 ? found : undefined;
-    });
+    }, { retryErrors: true });
     expect(onStream.map((e) => e.msgId)).toEqual(events.map((e) => e.id));
     expect(await unpublishedCount(handle, tenantId)).toBe(0);
     await eventually("published rows pruned", async () => {
       const rows = await handle.db.query.outbox.findMany();
       return rows.length === 0 ? true : undefined;
-    });
+    }, { retryErrors: true });
   });
 });

@@ -124,18 +124,3 @@ export async function unpublishedCount(db: DatabaseHandle, tenantId: string): Pr
   return Number(row?.n ?? 0);
 }
 
-/** Polls `probe` until it returns a value other than undefined, or fails with `what` at the deadline. */
-export async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ""}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}

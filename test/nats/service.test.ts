@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { appendToOutbox } from "../../src/adapters/postgres/outbox/outbox.js";
 import { startNatsServer, type NatsTestServer } from "../support/nats-server.js";
 import { startTestService, type TestService } from "../support/service.js";
-import { eventually, receivedEvent, unpublishedCount } from "./relay-harness.js";
+import { receivedEvent, unpublishedCount } from "./relay-harness.js";
+import { eventually } from "../kit/eventually.js";
 
 // The real service (startService, as main.ts runs it) with NATS_URL pointing
 // at a private nats-server, and one without NATS_URL.
@@ -48,24 +49,24 @@ describe("the service with NATS_URL", () => {
     const events = await eventually("the event on the stream", async () => {
       const found = await nats.collectEvents(streamName, `whatsapp.${tenantId}.>`);
       return found.length > 0 ? found : undefined;
-    });
+    }, { retryErrors: true });
     expect(events.map((e) => e.msgId)).toEqual([event.id]);
     expect(withNats.logText()).toContain(`created JetStream stream ${streamName}`);
   });
 
   it("when NATS goes down and comes back, then /health/nats reports ok, then unavailable, then ok", async () => {
-    await eventually("NATS connected", async () => ((await natsHealth(withNats)).status === 200 ? true : undefined));
+    await eventually("NATS connected", async () => ((await natsHealth(withNats)).status === 200 ? true : undefined), { retryErrors: true });
     expect(await natsHealth(withNats)).toEqual({ status: 200, body: { status: "ok" } });
 
     await nats.stop();
     const down = await eventually("health to report the outage", async () => {
       const health = await natsHealth(withNats);
       return health.status === 503 ? health : undefined;
-    });
+    }, { retryErrors: true });
     expect(down.body).toEqual({ status: "unavailable", state: "reconnecting" });
 
     await nats.start();
-    await eventually("health to recover", async () => ((await natsHealth(withNats)).status === 200 ? true : undefined));
+    await eventually("health to recover", async () => ((await natsHealth(withNats)).status === 200 ? true : undefined), { retryErrors: true });
     expect(await natsHealth(withNats)).toEqual({ status: 200, body: { status: "ok" } });
   });
 });

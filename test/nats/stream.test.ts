@@ -6,7 +6,8 @@ import { ensureStream, StreamConfigError, type StreamSettings } from "../../src/
 import { migrate, openDatabase } from "../../src/adapters/postgres/index.js";
 import { createTestDatabase } from "../support/database.js";
 import { startNatsServer, type NatsTestServer } from "../support/nats-server.js";
-import { eventually, receivedEvent, RecordingLogger, startRelay, unpublishedCount } from "./relay-harness.js";
+import { receivedEvent, RecordingLogger, startRelay, unpublishedCount } from "./relay-harness.js";
+import { eventually } from "../kit/eventually.js";
 
 // A private server: every stream here listens on `whatsapp.>`, which no other
 // stream on the same server may overlap. Tests delete their stream afterwards.
@@ -106,9 +107,9 @@ describe("ensureStream", () => {
     const running = await startRelay({ databaseUrl: database.url, natsUrl: nats.url, stream: wanted });
     try {
       await running.append([receivedEvent("mismatch", 1)]);
-      await eventually("the relay to report the stream", async () => (running.logger.count("error", "cannot publish events") > 0 ? true : undefined));
+      await eventually("the relay to report the stream", async () => (running.logger.count("error", "cannot publish events") > 0 ? true : undefined), { retryErrors: true });
       // It keeps retrying (so fixing the stream needs no restart) without a line per retry.
-      await eventually("a few retries", async () => (running.relay.failures >= 3 ? true : undefined));
+      await eventually("a few retries", async () => (running.relay.failures >= 3 ? true : undefined), { retryErrors: true });
       expect(running.logger.count("error", "cannot publish events")).toBe(1);
       expect((await jsm.streams.info(wanted.name)).state.messages).toBe(0);
       expect(await unpublishedCount(reader, "mismatch")).toBe(1);

@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { OtpOutcome } from "../../gen/whatsapp/v1/otp_pb.js";
 import { GraphSimulator } from "../support/graph-simulator.js";
 import { SEALED_CODE_PREFIX } from "../../src/domain/otp/sealed-code.js";
-import { APP_SECRET, AUTH_TEMPLATE, createOtpAccount, eventually, messageContent, newRecipient, otpTenant, startOtpHarness, type OtpHarness } from "./support.js";
+import { APP_SECRET, AUTH_TEMPLATE, createOtpAccount, messageContent, newRecipient, otpTenant, startOtpHarness, type OtpHarness } from "./support.js";
+import { eventually } from "../kit/eventually.js";
 
 let simulator: GraphSimulator;
 let harness: OtpHarness;
@@ -32,7 +33,7 @@ describe("delivery of a one-time code", () => {
     const phone = newRecipient();
     const sent = await tenant.otp.sendOtp({ accountId: account.id, phone, code: "604218", templateName: AUTH_TEMPLATE });
 
-    const request = await eventually(async () => simulator.acceptedFor(sent.messageId)[0]);
+    const request = await eventually("Meta to accept the code's message", async () => simulator.acceptedFor(sent.messageId)[0]);
     expect(request.to).toBe(phone.slice(1));
     expect(request.body).toMatchObject({
       messaging_product: "whatsapp",
@@ -46,7 +47,7 @@ describe("delivery of a one-time code", () => {
         ],
       },
     });
-    const stored = await eventually(async () => {
+    const stored = await eventually("the code's message to be sent", async () => {
       const m = await messageContent(harness, tenant, sent.messageId);
       return m.status === "sent" ? m : undefined;
     });
@@ -61,13 +62,13 @@ describe("delivery of a one-time code", () => {
     const phone = newRecipient();
     simulator.failNext(1, { kind: "error", httpStatus: 400, code: 131026, title: "Message undeliverable" }, account.phoneNumberId);
     const sent = await tenant.otp.sendOtp({ accountId: account.id, phone, code: "550913", templateName: AUTH_TEMPLATE });
-    await eventually(async () => ((await messageContent(harness, tenant, sent.messageId)).status === "failed" ? true : undefined));
+    await eventually("the code's message to be failed", async () => ((await messageContent(harness, tenant, sent.messageId)).status === "failed" ? true : undefined));
 
     const verdict = await tenant.otp.verifyOtp({ target: { case: "otpId", value: sent.otpId }, code: "550913" });
     expect(verdict.outcome).toBe(OtpOutcome.EXPIRED);
     // No cooldown to wait out for a code that never left: the next one goes at once, and verifies.
     const again = await tenant.otp.sendOtp({ accountId: account.id, phone, code: "550914", templateName: AUTH_TEMPLATE });
-    await eventually(async () => simulator.acceptedFor(again.messageId)[0]);
+    await eventually("Meta to accept the new code's message", async () => simulator.acceptedFor(again.messageId)[0]);
     expect((await tenant.otp.verifyOtp({ target: { case: "otpId", value: again.otpId }, code: "550914" })).outcome).toBe(OtpOutcome.VERIFIED);
   });
 
@@ -77,8 +78,8 @@ describe("delivery of a one-time code", () => {
     simulator.setToken(account.phoneNumberId, "otp-token-4");
     const phone = newRecipient();
     const sent = await tenant.otp.sendOtp({ accountId: account.id, phone, code: "771204", templateName: AUTH_TEMPLATE });
-    const accepted = await eventually(async () => simulator.acceptedFor(sent.messageId)[0]);
-    await eventually(async () => ((await messageContent(harness, tenant, sent.messageId)).status === "sent" ? true : undefined));
+    const accepted = await eventually("Meta to accept the code's message", async () => simulator.acceptedFor(sent.messageId)[0]);
+    await eventually("the code's message to be sent", async () => ((await messageContent(harness, tenant, sent.messageId)).status === "sent" ? true : undefined));
 
     // Meta's failed status for the message (reference: statuses[].errors), signed like Meta signs it.
     const raw = JSON.stringify({
@@ -113,7 +114,7 @@ describe("delivery of a one-time code", () => {
       body: raw,
     });
     expect(response.status).toBe(200);
-    await eventually(async () => ((await messageContent(harness, tenant, sent.messageId)).status === "failed" ? true : undefined));
+    await eventually("the code's message to be failed", async () => ((await messageContent(harness, tenant, sent.messageId)).status === "failed" ? true : undefined));
     expect((await tenant.otp.verifyOtp({ target: { case: "otpId", value: sent.otpId }, code: "771204" })).outcome).toBe(OtpOutcome.EXPIRED);
   });
 
@@ -121,7 +122,7 @@ describe("delivery of a one-time code", () => {
     const tenant = otpTenant(harness, "deliver-copy");
     const account = await createOtpAccount(harness, tenant, "otp-token-2");
     const sent = await tenant.otp.sendOtp({ accountId: account.id, phone: newRecipient(), code: "918273", templateName: AUTH_TEMPLATE });
-    const original = await eventually(async () => {
+    const original = await eventually("the code's message to be sent", async () => {
       const m = await messageContent(harness, tenant, sent.messageId);
       return m.status === "sent" ? m : undefined;
     });
@@ -146,7 +147,7 @@ describe("delivery of a one-time code", () => {
     });
     harness.svc.service.app.sendWakeup.notify();
 
-    const failed = await eventually(async () => {
+    const failed = await eventually("the copied message to be failed", async () => {
       const m = await messageContent(harness, tenant, copyId);
       return m.status === "failed" ? m : undefined;
     });

@@ -20,7 +20,6 @@ import {
   approveAuthTemplate,
   AUTH_TEMPLATE,
   createOtpAccount,
-  eventually,
   everythingStored,
   messageContent,
   newRecipient,
@@ -32,6 +31,7 @@ import {
   type OtpTenant,
 } from "./support.js";
 import { refusal } from "../support/refusal.js";
+import { eventually } from "../kit/eventually.js";
 
 let harness: OtpHarness;
 let tenant: OtpTenant;
@@ -253,7 +253,7 @@ describe("SendOtp", () => {
       },
     });
     // The sandbox approves it the way Meta does: a status webhook through the inbox.
-    await eventually(async () => {
+    await eventually("the sandbox to approve the template", async () => {
       const { templates: listed } = await templates.listTemplates({ accountId: sandbox!.id });
       return listed[0]?.status === TemplateStatus.APPROVED ? true : undefined;
     });

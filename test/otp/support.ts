@@ -10,7 +10,7 @@ import { createHmac, randomBytes } from "node:crypto";
 
 import { fromBinary } from "@bufbuild/protobuf";
 import type { Client } from "@connectrpc/connect";
-import postgres from "postgres";
+import type postgres from "postgres";
 import { v7 as uuidv7 } from "uuid";
 
 import { AccountService, Provider, type Account } from "../../gen/whatsapp/v1/account_pb.js";
@@ -19,10 +19,12 @@ import { OtpService } from "../../gen/whatsapp/v1/otp_pb.js";
 import { tenantSchemaName } from "../../src/adapters/postgres/index.js";
 import { FAST_SENDER } from "../outbound/support/outbound-harness.js";
 import type { GraphSimulator } from "../support/graph-simulator.js";
-import { clientFor, closeClientSessions, startTestService, uniqueTenant, type TestService } from "../support/service.js";
+import { clientFor, uniqueTenant, type TestService } from "../support/service.js";
+import { startServiceHarness } from "../kit/service-harness.js";
 
-export { eventually, newRecipient, newWamid } from "../messaging/support.js";
-import { APP_SECRET, eventually, newWamid } from "../messaging/support.js";
+export { newRecipient, newWamid } from "../messaging/support.js";
+import { APP_SECRET, newWamid } from "../messaging/support.js";
+import { eventually } from "../kit/eventually.js";
 
 export const AUTH_TEMPLATE = "verify_code";
 
@@ -44,7 +46,7 @@ export interface OtpHarness {
 
 export async function startOtpHarness(options: { env?: Record<string, string>; simulator?: GraphSimulator } = {}): Promise<OtpHarness> {
   const clock = new TestClock();
-  const svc = await startTestService({
+  const { svc, sql, cleanup } = await startServiceHarness({
     env: {
       META_APP_SECRET: APP_SECRET,
       WORKERS: options.simulator ? "inbox,sender" : "inbox",
@@ -52,18 +54,9 @@ export async function startOtpHarness(options: { env?: Record<string, string>; s
       ...options.env,
     },
     overrides: { now: clock.now, providers: { graphTimeoutMs: 2_000 }, sender: FAST_SENDER },
+    sqlConnections: 6,
   });
-  const sql = postgres(svc.database.url, { max: 6, onnotice: () => {} });
-  return {
-    svc,
-    sql,
-    clock,
-    async cleanup() {
-      closeClientSessions();
-      await sql.end({ timeout: 5 });
-      await svc.cleanup();
-    },
-  };
+  return { svc, sql, clock, cleanup };
 }
 
 export interface OtpTenant {
@@ -202,7 +195,7 @@ export async function userTypes(harness: OtpHarness, tenant: OtpTenant, account:
     body: raw,
   });
   if (response.status !== 200) throw new Error(`webhook answered ${response.status}`);
-  return eventually(async () => {
+  return eventually("the typed-back message to be stored", async () => {
     const rows = await harness.sql.unsafe<{ id: string }[]>(`select id from "${tenant.schema}".messages where wamid = $1`, [wamid]);
     return rows[0] && { id: rows[0].id, wamid };
   });

@@ -23,7 +23,8 @@ import { clientFor } from "../support/service.js";
 import { GraphSimulator } from "../support/graph-simulator.js";
 import { deliver, messagesChange, metaEnvelope, newWamid, statusUpdate, type StatusName } from "../support/meta-simulator.js";
 import { refusal } from "../support/refusal.js";
-import { APP_SECRET, AUTH_TEMPLATE, createOtpAccount, eventually, otpTenant, startOtpHarness, type OtpHarness, type OtpTenant } from "../otp/support.js";
+import { APP_SECRET, AUTH_TEMPLATE, createOtpAccount, otpTenant, startOtpHarness, type OtpHarness, type OtpTenant } from "../otp/support.js";
+import { eventually } from "../kit/eventually.js";
 
 let simulator: GraphSimulator;
 let harness: OtpHarness;
@@ -60,10 +61,10 @@ async function userWritesByBsuid(tenant: OtpTenant, account: Account, bsuid: str
       }),
     ]),
   );
-  await eventually(async () => {
+  await eventually("the inbound message to be stored", async () => {
     const rows = await harness.sql.unsafe<{ id: string }[]>(`select id from "${tenant.schema}".messages where wamid = $1`, [wamid]);
     return rows[0];
-  }, 30_000);
+  }, { timeoutMs: 30_000 });
 }
 
 async function deliverStatus(account: Account, wamid: string, status: StatusName, bsuid: string): Promise<void> {
@@ -89,7 +90,7 @@ describe("sending to a contact known only by BSUID", () => {
     const messaging = clientFor(MessagingService, harness.svc.service.url, tenant.id);
     const { message } = await messaging.sendMessage({ accountId: account.id, to: bsuid, content: { case: "text", value: { body: "¿En qué te ayudo?" } } });
     const messageId = message!.id;
-    const request = await eventually(async () => simulator.acceptedFor(messageId)[0], 30_000);
+    const request = await eventually("Meta to accept the message", async () => simulator.acceptedFor(messageId)[0], { timeoutMs: 30_000 });
     expect(request.body).toStrictEqual({
       biz_opaque_callback_data: messageId,
       type: "text",
@@ -100,19 +101,19 @@ describe("sending to a contact known only by BSUID", () => {
     });
 
     const statusOf = async () => (await messaging.getMessage({ messageId })).message?.status;
-    await eventually(async () => ((await statusOf()) === MessageStatus.SENT ? true : undefined), 30_000);
+    await eventually("the message to be sent", async () => ((await statusOf()) === MessageStatus.SENT ? true : undefined), { timeoutMs: 30_000 });
     for (const status of ["sent", "delivered", "read", "read"] as const) await deliverStatus(account, request.wamid!, status, bsuid);
-    await eventually(async () => ((await statusOf()) === MessageStatus.READ ? true : undefined), 30_000);
+    await eventually("the message to be read", async () => ((await statusOf()) === MessageStatus.READ ? true : undefined), { timeoutMs: 30_000 });
 
     // The send joined the contact the user's message created: one contact, one conversation.
     const contacts = await harness.sql.unsafe<{ id: string; wa_id: string | null; bsuid: string }[]>(`select id, wa_id, bsuid from "${tenant.schema}".contacts`);
     expect(contacts).toMatchObject([{ wa_id: null, bsuid }]);
     expect(message?.conversationId).not.toBe("");
 
-    const statusEvents = await eventually(async () => {
+    const statusEvents = await eventually("the message's status events up to read", async () => {
       const events = eventsNamed(await outboxEvents(harness.svc.service.app.database.db, tenant.id), "message.status").filter((e) => e.event.messageId === messageId);
       return events.some((e) => e.event.status === MessageStatus.READ) ? events : undefined;
-    }, 30_000);
+    }, { timeoutMs: 30_000 });
     expect(statusEvents.map((e) => [e.event.previousStatus, e.event.status]).slice(1)).toStrictEqual([
       [MessageStatus.SENT, MessageStatus.DELIVERED],
       [MessageStatus.DELIVERED, MessageStatus.READ],

@@ -8,7 +8,6 @@ import { queryRows, type Database } from "../../src/adapters/postgres/index.js";
 import {
   accountStatus,
   createAccount,
-  eventually,
   messageStates,
   outboxEventTypes,
   pendingJobs,
@@ -17,6 +16,7 @@ import {
   settled,
   startOutboundService,
 } from "./support/outbound-harness.js";
+import { eventually } from "../kit/eventually.js";
 
 async function circuitState(db: Database, accountId: string): Promise<string | undefined> {
   const [row] = await queryRows<{ circuit_state: string }>(db, sql`select circuit_state from control.send_pacing where account_id = ${accountId}::uuid`);
@@ -113,7 +113,7 @@ describe("Meta error policy", () => {
     simulator.failNext(1_000, { kind: "error", httpStatus: 500, code: 131000 }, account.phoneNumberId);
     const ids = await queueMessages(app, account, Array.from({ length: 5 }, () => ({ to: recipient() })));
     // The sender logs each opening with its window (polling the state could miss a 500 ms window on a loaded machine).
-    const openUntil = await eventually(async () => {
+    const openUntil = await eventually("the circuit open log line", async () => {
       const opened = svc
         .logText()
         .split("\n")
@@ -143,9 +143,9 @@ describe("Meta error policy", () => {
     const account = await createAccount(app);
     simulator.setToken(account.phoneNumberId, "a-token-the-account-does-not-have");
     const ids = await queueMessages(app, account, [{ to: recipient() }, { to: recipient() }, { to: recipient() }]);
-    await eventually(async () => ((await accountStatus(app.database.db, account.id)) === "degraded" ? true : undefined));
+    await eventually("the account to be degraded", async () => ((await accountStatus(app.database.db, account.id)) === "degraded" ? true : undefined));
     const requestsAtPause = simulator.requests.filter((r) => r.phoneNumberId === account.phoneNumberId).length;
-    await eventually(async () => {
+    await eventually("every message to be held queued", async () => {
       const states = await messageStates(app.database.db, account.tenantId, ids);
       return states.every((s) => s.status === "queued") ? states : undefined;
     });

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import type { TestService } from "../support/service.js";
-import { createAccount, eventually, messageStates, outboxEventTypes, queueMessages, recipient, startOutboundService } from "./support/outbound-harness.js";
+import { createAccount, messageStates, outboxEventTypes, queueMessages, recipient, startOutboundService } from "./support/outbound-harness.js";
+import { eventually } from "../kit/eventually.js";
 
 /** The SANDBOX provider: no credentials, and statuses through the same path as Meta's webhooks. */
 describe("sandbox provider", () => {
@@ -19,7 +20,7 @@ describe("sandbox provider", () => {
     const account = await createAccount(app, { provider: "sandbox" });
     const [id] = await queueMessages(app, account, [{ to: recipient(), text: "hello sandbox" }]);
 
-    const [state] = await eventually(async () => {
+    const [state] = await eventually("the sandbox to report the message read", async () => {
       const states = await messageStates(app.database.db, account.tenantId, [id!]);
       return states[0]?.status === "read" ? states : undefined;
     });

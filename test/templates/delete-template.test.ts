@@ -5,37 +5,21 @@
  * one `template.status` DELETED event, and tenants kept apart.
  */
 import { Code } from "@connectrpc/connect";
-import postgres from "postgres";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 
 import { TemplateStatus } from "../../gen/whatsapp/v1/template_pb.js";
-import { GraphSimulator } from "../support/graph-simulator.js";
-import { closeClientSessions, startTestService, type TestService } from "../support/service.js";
 import { APP_SECRET, approve, metaAccount, orderTemplate, reason, refusal, templateEvents, templateRows, tenant, TOKEN } from "./harness.js";
+import { useServiceHarness } from "../kit/service-harness.js";
 
-let svc: TestService;
-let simulator: GraphSimulator;
-let sql: postgres.Sql;
-
-beforeAll(async () => {
-  simulator = await GraphSimulator.start();
-  svc = await startTestService({
-    env: { META_APP_SECRET: APP_SECRET, WHATSAPP_GRAPH_URL: simulator.url, WORKERS: "inbox", TEMPLATE_SYNC_INTERVAL_SECONDS: "0" },
-  });
-  sql = postgres(svc.database.url, { max: 2, onnotice: () => {} });
+const harness = useServiceHarness({
+  graphSimulator: true,
+  env: { META_APP_SECRET: APP_SECRET, WORKERS: "inbox", TEMPLATE_SYNC_INTERVAL_SECONDS: "0" },
 });
 
-afterAll(async () => {
-  closeClientSessions();
-  await sql?.end({ timeout: 5 });
-  await svc?.cleanup();
-  await simulator?.close();
-});
-
-const url = () => svc.service.url;
+const url = () => harness.svc.service.url;
 
 function deleteCalls(wabaId: string) {
-  return simulator.templateCalls.filter((c) => c.method === "DELETE" && c.path.startsWith(`/v23.0/${wabaId}/message_templates?`));
+  return harness.simulator.templateCalls.filter((c) => c.method === "DELETE" && c.path.startsWith(`/v23.0/${wabaId}/message_templates?`));
 }
 
 describe("DeleteTemplate", () => {
@@ -56,22 +40,22 @@ describe("DeleteTemplate", () => {
     expect(Object.fromEntries(called.searchParams)).toEqual({ name: english.name, hsm_id: english.metaTemplateId });
     expect(calls[0]!.authorization).toBe(`Bearer ${TOKEN}`);
     expect(calls[0]!.body).toBeUndefined();
-    expect(simulator.templates.filter((s) => s.name === english.name).map((s) => s.language)).toEqual(["es"]);
+    expect(harness.simulator.templates.filter((s) => s.name === english.name).map((s) => s.language)).toEqual(["es"]);
 
     expect((await refusal(t.templates.getTemplate({ templateId: english.id }))).code).toBe(Code.NotFound);
     const { templates: listed } = await t.templates.listTemplates({ accountId: account.id, name: english.name });
     expect(listed.map((x) => x.id)).toEqual([spanish!.id]);
-    const [row] = (await templateRows(sql, t.id)).filter((r) => r.id === english.id);
+    const [row] = (await templateRows(harness.sql, t.id)).filter((r) => r.id === english.id);
     expect(row).toMatchObject({ status: "DELETED" });
     expect(row!.delete_time).not.toBeNull();
 
-    const sendsBefore = simulator.requests.length;
+    const sendsBefore = harness.simulator.requests.length;
     const send = await refusal(t.messaging.sendMessage({ accountId: account.id, to: "+14155552671", content: { case: "template", value: { name: english.name, language: "en_US" } } }));
     expect(send.code).toBe(Code.FailedPrecondition);
     expect(reason(send)).toBe("TEMPLATE_NOT_FOUND");
-    expect(simulator.requests.length).toBe(sendsBefore);
+    expect(harness.simulator.requests.length).toBe(sendsBefore);
 
-    const events = (await templateEvents(sql, t.id)).filter((e) => e.templateId === english.id);
+    const events = (await templateEvents(harness.sql, t.id)).filter((e) => e.templateId === english.id);
     expect(events.map((e) => [e.status, e.previousStatus, e.providerEvent])).toEqual([
       [TemplateStatus.APPROVED, TemplateStatus.PENDING, "APPROVED"],
       [TemplateStatus.DELETED, TemplateStatus.APPROVED, "DELETE_TEMPLATE"],
@@ -99,15 +83,15 @@ describe("DeleteTemplate", () => {
     const t = tenant(url(), "tpl-delete-refused");
     const account = await metaAccount(t);
     const { template } = await t.templates.createTemplate(orderTemplate(account.id));
-    simulator.templateTrouble.push({ httpStatus: 400, code: 100, title: "Disabled templates cannot be deleted" });
+    harness.simulator.templateTrouble.push({ httpStatus: 400, code: 100, title: "Disabled templates cannot be deleted" });
     const refused = await refusal(t.templates.deleteTemplate({ templateId: template!.id }));
     expect(refused.code).toBe(Code.FailedPrecondition);
     expect(refused.rawMessage).toContain("Disabled templates cannot be deleted");
     expect((await t.templates.getTemplate({ templateId: template!.id })).template!.status).toBe(TemplateStatus.PENDING);
 
     // Deleted in Meta's UI meanwhile: Meta answers 404, and the local copy goes too.
-    simulator.templates.splice(
-      simulator.templates.findIndex((s) => s.id === template!.metaTemplateId),
+    harness.simulator.templates.splice(
+      harness.simulator.templates.findIndex((s) => s.id === template!.metaTemplateId),
       1,
     );
     await t.templates.deleteTemplate({ templateId: template!.id });

@@ -16,6 +16,7 @@ import { TemplateCategory, TemplateHeader_Format, TemplateService, TemplateStatu
 import { tenantSchemaName } from "../../src/adapters/postgres/index.js";
 import { deliver, metaEnvelope } from "../support/meta-simulator.js";
 import { clientFor, uniqueTenant } from "../support/service.js";
+import { eventually } from "../kit/eventually.js";
 
 export const APP_SECRET = "templates-test-app-secret";
 export const TOKEN = "EAAG-templates-token";
@@ -99,15 +100,6 @@ export function reason(error: ConnectError): string | undefined {
   return error.findDetails(ErrorInfoSchema)[0]?.reason;
 }
 
-export async function eventually<T>(probe: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
 
 export async function templateEvents(sql: postgres.Sql, tenantId: string) {
   const rows = await sql<{ payload: Buffer }[]>`select payload from control.outbox where tenant_id = ${tenantId} and event_type = 'template.status' order by seq`;
@@ -137,7 +129,7 @@ export async function providerEvent(serviceUrl: string, t: Tenant, account: Acco
     message_template_language: template.language,
     reason: event === "REJECTED" ? "INVALID_FORMAT" : "NONE",
   });
-  return eventually(async () => {
+  return eventually("the template status", async () => {
     const { template: now } = await t.templates.getTemplate({ templateId: template.id });
     return now!.status === status ? now : undefined;
   });
@@ -163,7 +155,7 @@ export function versionRows(sql: postgres.Sql, tenantId: string, templateId: str
 
 /** Waits until the webhook inbox has nothing pending (every delivery so far applied). */
 export async function inboxDrained(sql: postgres.Sql): Promise<void> {
-  await eventually(async () => {
+  await eventually("the inbox to be drained", async () => {
     const [row] = await sql<{ n: number }[]>`select count(*)::int as n from control.webhook_inbox where status = 'pending'`;
     return row!.n === 0 ? true : undefined;
   });

@@ -6,32 +6,20 @@
  * them) — alone and together.
  */
 import { Code } from "@connectrpc/connect";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 
 import type { Account } from "../../gen/whatsapp/v1/account_pb.js";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { TemplateCategory, TemplateStatus, type ListTemplatesRequestSchema, type Template } from "../../gen/whatsapp/v1/template_pb.js";
-import { GraphSimulator } from "../support/graph-simulator.js";
-import { closeClientSessions, startTestService, type TestService } from "../support/service.js";
 import { APP_SECRET, approve, metaAccount, orderTemplate, providerEvent, refusal, tenant, violations, type Tenant } from "./harness.js";
+import { useServiceHarness } from "../kit/service-harness.js";
 
-let svc: TestService;
-let simulator: GraphSimulator;
-
-beforeAll(async () => {
-  simulator = await GraphSimulator.start();
-  svc = await startTestService({
-    env: { META_APP_SECRET: APP_SECRET, WHATSAPP_GRAPH_URL: simulator.url, WORKERS: "inbox", TEMPLATE_SYNC_INTERVAL_SECONDS: "0" },
-  });
+const harness = useServiceHarness({
+  graphSimulator: true,
+  env: { META_APP_SECRET: APP_SECRET, WORKERS: "inbox", TEMPLATE_SYNC_INTERVAL_SECONDS: "0" },
 });
 
-afterAll(async () => {
-  closeClientSessions();
-  await svc?.cleanup();
-  await simulator?.close();
-});
-
-const url = () => svc.service.url;
+const url = () => harness.svc.service.url;
 
 async function create(t: Tenant, account: Account, name: string, language: string, category = TemplateCategory.UTILITY): Promise<Template> {
   const request = orderTemplate(account.id, name);

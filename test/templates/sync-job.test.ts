@@ -13,7 +13,8 @@ import { TemplateStatus } from "../../gen/whatsapp/v1/template_pb.js";
 import { TEMPLATE_SYNC_JOB } from "../../src/adapters/postgres/stores/template-sync-schedule.js";
 import { GraphSimulator } from "../support/graph-simulator.js";
 import { closeClientSessions, startTestService, type TestService } from "../support/service.js";
-import { APP_SECRET, eventually, metaAccount, orderTemplate, templateEvents, tenant } from "./harness.js";
+import { APP_SECRET, metaAccount, orderTemplate, templateEvents, tenant } from "./harness.js";
+import { eventually } from "../kit/eventually.js";
 
 let replicaA: TestService;
 let replicaB: TestService;
@@ -60,17 +61,17 @@ describe("periodic template sync", () => {
       1,
     );
 
-    const now = await eventually(async () => {
+    const now = await eventually("the sweep to approve the template", async () => {
       const { template } = await t.templates.getTemplate({ templateId: approved!.id });
       return template!.status === TemplateStatus.APPROVED ? template : undefined;
-    }, SWEEP_DEADLINE_MS);
+    }, { timeoutMs: SWEEP_DEADLINE_MS });
     expect(now).toMatchObject({ version: 1, approvedVersion: 1 });
-    const gone = await eventually(() => t.templates.getTemplate({ templateId: deleted!.id }).then(() => undefined, (e: unknown) => ConnectError.from(e)), SWEEP_DEADLINE_MS);
+    const gone = await eventually("the sweep to delete the template", () => t.templates.getTemplate({ templateId: deleted!.id }).then(() => undefined, (e: unknown) => ConnectError.from(e)), { timeoutMs: SWEEP_DEADLINE_MS });
     expect(gone.code).toBe(Code.NotFound);
 
     // More sweeps after the change: they find nothing new.
     const sweepsSoFar = listCalls(account.wabaId);
-    await eventually(async () => (listCalls(account.wabaId) >= sweepsSoFar + 2 ? true : undefined), SWEEP_DEADLINE_MS);
+    await eventually("two more sweeps", async () => (listCalls(account.wabaId) >= sweepsSoFar + 2 ? true : undefined), { timeoutMs: SWEEP_DEADLINE_MS });
 
     const events = (await templateEvents(sql, t.id)).map((e) => [e.templateId, e.status, e.previousStatus, e.providerEvent]);
     expect(events.sort()).toEqual(
@@ -93,13 +94,13 @@ describe("periodic template sync", () => {
     const at = simulator.templates.find((s) => s.id === template!.metaTemplateId)!;
     at.status = "REJECTED";
     at.rejected_reason = "INVALID_FORMAT";
-    const now = await eventually(async () => {
+    const now = await eventually("the sweep to reject the template", async () => {
       const { template: current } = await t.templates.getTemplate({ templateId: template!.id });
       return current!.status === TemplateStatus.REJECTED ? current : undefined;
-    }, SWEEP_DEADLINE_MS);
+    }, { timeoutMs: SWEEP_DEADLINE_MS });
     expect(now!.rejectedReason).toBe("INVALID_FORMAT");
     const sweepsSoFar = listCalls(account.wabaId);
-    await eventually(async () => (listCalls(account.wabaId) >= sweepsSoFar + 2 ? true : undefined), SWEEP_DEADLINE_MS);
+    await eventually("two more sweeps", async () => (listCalls(account.wabaId) >= sweepsSoFar + 2 ? true : undefined), { timeoutMs: SWEEP_DEADLINE_MS });
     expect((await templateEvents(sql, t.id)).map((e) => [e.status, e.reason, e.providerEvent])).toEqual([[TemplateStatus.REJECTED, "INVALID_FORMAT", "SYNC"]]);
   });
 });

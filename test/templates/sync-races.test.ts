@@ -4,41 +4,25 @@
  * not undone by it (not deleted, its newer status kept); a template whose
  * create answer was lost is taken over by the sync without an event.
  */
-import postgres from "postgres";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 
 import { TemplateStatus } from "../../gen/whatsapp/v1/template_pb.js";
 import { fromMetaTemplate } from "../../src/adapters/providers/meta/template-client.js";
 import type { RemoteTemplate } from "../../src/ports/template-provider.js";
-import { GraphSimulator } from "../support/graph-simulator.js";
-import { closeClientSessions, startTestService, type TestService } from "../support/service.js";
 import { APP_SECRET, metaAccount, orderTemplate, providerEvent, refusal, templateEvents, templateRows, tenant } from "./harness.js";
+import { useServiceHarness } from "../kit/service-harness.js";
 
-let svc: TestService;
-let simulator: GraphSimulator;
-let sql: postgres.Sql;
-
-beforeAll(async () => {
-  simulator = await GraphSimulator.start();
-  svc = await startTestService({
-    env: { META_APP_SECRET: APP_SECRET, WHATSAPP_GRAPH_URL: simulator.url, WORKERS: "inbox", TEMPLATE_SYNC_INTERVAL_SECONDS: "0" },
-    overrides: { providers: { graphTimeoutMs: 1_000 } },
-  });
-  sql = postgres(svc.database.url, { max: 2, onnotice: () => {} });
+const harness = useServiceHarness({
+  graphSimulator: true,
+  env: { META_APP_SECRET: APP_SECRET, WORKERS: "inbox", TEMPLATE_SYNC_INTERVAL_SECONDS: "0" },
+  overrides: { providers: { graphTimeoutMs: 1_000 } },
 });
 
-afterAll(async () => {
-  closeClientSessions();
-  await sql?.end({ timeout: 5 });
-  await svc?.cleanup();
-  await simulator?.close();
-});
+const url = () => harness.svc.service.url;
 
-const url = () => svc.service.url;
-
-/** Meta's list as the simulator holds it now, read the way the client reads it. */
+/** Meta's list as the harness.simulator holds it now, read the way the client reads it. */
 function metaList(wabaId: string): RemoteTemplate[] {
-  return simulator.templates.filter((s) => s.wabaId === wabaId).map(({ wabaId: _w, ...s }) => fromMetaTemplate(s as never)!);
+  return harness.simulator.templates.filter((s) => s.wabaId === wabaId).map(({ wabaId: _w, ...s }) => fromMetaTemplate(s as never)!);
 }
 
 describe("sync against newer local changes", () => {
@@ -50,12 +34,12 @@ describe("sync against newer local changes", () => {
     const { template } = await t.templates.createTemplate(orderTemplate(account.id));
 
     const ref = { id: account.id, tenantId: t.id, provider: "meta" as const, wabaId: account.wabaId };
-    const counts = await svc.service.app.templates.reconcile(t.id, ref, listed, listedAt);
+    const counts = await harness.svc.service.app.templates.reconcile(t.id, ref, listed, listedAt);
     expect(counts).toMatchObject({ deleted: 0 });
     expect((await t.templates.getTemplate({ templateId: template!.id })).template!.status).toBe(TemplateStatus.PENDING);
 
     // A list taken after the create, without it, does delete it.
-    await svc.service.app.templates.reconcile(t.id, ref, [], new Date());
+    await harness.svc.service.app.templates.reconcile(t.id, ref, [], new Date());
     expect((await refusal(t.templates.getTemplate({ templateId: template!.id }))).rawMessage).toContain("not found");
   });
 
@@ -68,9 +52,9 @@ describe("sync against newer local changes", () => {
     await providerEvent(url(), t, account, template!, "REJECTED", TemplateStatus.REJECTED);
 
     const ref = { id: account.id, tenantId: t.id, provider: "meta" as const, wabaId: account.wabaId };
-    await svc.service.app.templates.reconcile(t.id, ref, listed, listedAt);
+    await harness.svc.service.app.templates.reconcile(t.id, ref, listed, listedAt);
     expect((await t.templates.getTemplate({ templateId: template!.id })).template!.status).toBe(TemplateStatus.REJECTED);
-    expect((await templateEvents(sql, t.id)).map((e) => e.status)).toEqual([TemplateStatus.REJECTED]);
+    expect((await templateEvents(harness.sql, t.id)).map((e) => e.status)).toEqual([TemplateStatus.REJECTED]);
   });
 });
 
@@ -85,11 +69,11 @@ describe("sync against a list that lags Meta's webhooks", () => {
     const listedAt = new Date(Date.now() + 1_000); // taken after the webhook was recorded
 
     const ref = { id: account.id, tenantId: t.id, provider: "meta" as const, wabaId: account.wabaId };
-    await svc.service.app.templates.reconcile(t.id, ref, listed, listedAt);
+    await harness.svc.service.app.templates.reconcile(t.id, ref, listed, listedAt);
 
     const { template: after } = await t.templates.getTemplate({ templateId: template!.id });
     expect(after!.status).toBe(TemplateStatus.APPROVED);
-    expect((await templateEvents(sql, t.id)).map((e) => e.status)).toEqual([TemplateStatus.APPROVED]);
+    expect((await templateEvents(harness.sql, t.id)).map((e) => e.status)).toEqual([TemplateStatus.APPROVED]);
   });
 });
 
@@ -98,15 +82,15 @@ describe("sync of a create whose answer was lost", () => {
     const t = tenant(url(), "tpl-race-lost");
     const account = await metaAccount(t);
     const request = orderTemplate(account.id);
-    simulator.templateTrouble.push({ hang: true, applied: true });
+    harness.simulator.templateTrouble.push({ hang: true, applied: true });
     await refusal(t.templates.createTemplate(request));
-    const [draft] = await templateRows(sql, t.id);
+    const [draft] = await templateRows(harness.sql, t.id);
     expect(draft).toMatchObject({ status: "DRAFT", meta_template_id: null });
 
     const result = await t.templates.syncTemplates({ accountId: account.id });
     expect(result).toMatchObject({ createdCount: 0, updatedCount: 1, deletedCount: 0 });
-    const atMeta = simulator.templates.find((s) => s.name === request.template!.name)!;
-    expect(await templateRows(sql, t.id)).toMatchObject([{ id: draft!.id, status: "PENDING", meta_template_id: atMeta.id }]);
-    expect(await templateEvents(sql, t.id)).toEqual([]);
+    const atMeta = harness.simulator.templates.find((s) => s.name === request.template!.name)!;
+    expect(await templateRows(harness.sql, t.id)).toMatchObject([{ id: draft!.id, status: "PENDING", meta_template_id: atMeta.id }]);
+    expect(await templateEvents(harness.sql, t.id)).toEqual([]);
   });
 });

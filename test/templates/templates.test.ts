@@ -7,8 +7,7 @@
  */
 import { fromBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
-import postgres from "postgres";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 
 import { BadRequestSchema, ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
 import { AccountService, Provider, type Account } from "../../gen/whatsapp/v1/account_pb.js";
@@ -24,32 +23,20 @@ import {
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { CreateTemplateRequestSchema } from "../../gen/whatsapp/v1/template_pb.js";
 import { tenantSchemaName } from "../../src/adapters/postgres/index.js";
-import { GraphSimulator } from "../support/graph-simulator.js";
 import { deliver, metaEnvelope } from "../support/meta-simulator.js";
-import { clientFor, closeClientSessions, startTestService, uniqueTenant, type TestService } from "../support/service.js";
+import { clientFor, uniqueTenant } from "../support/service.js";
+import { eventually } from "../kit/eventually.js";
+import { useServiceHarness } from "../kit/service-harness.js";
 
 const APP_SECRET = "templates-test-app-secret";
 const TOKEN = "EAAG-templates-token";
 
-let svc: TestService;
-let simulator: GraphSimulator;
-let sql: postgres.Sql;
+const harness = useServiceHarness({
+  graphSimulator: true,
+  env: { META_APP_SECRET: APP_SECRET, WORKERS: "inbox,sender", TEMPLATE_SYNC_INTERVAL_SECONDS: "0" },
+});
+
 let phoneSeq = 0;
-
-beforeAll(async () => {
-  simulator = await GraphSimulator.start();
-  svc = await startTestService({
-    env: { META_APP_SECRET: APP_SECRET, WHATSAPP_GRAPH_URL: simulator.url, WORKERS: "inbox,sender", TEMPLATE_SYNC_INTERVAL_SECONDS: "0" },
-  });
-  sql = postgres(svc.database.url, { max: 2, onnotice: () => {} });
-});
-
-afterAll(async () => {
-  closeClientSessions();
-  await sql?.end({ timeout: 5 });
-  await svc?.cleanup();
-  await simulator?.close();
-});
 
 interface Tenant {
   id: string;
@@ -60,7 +47,7 @@ interface Tenant {
 
 function tenant(label: string): Tenant {
   const id = uniqueTenant(label);
-  const url = svc.service.url;
+  const url = harness.svc.service.url;
   return { id, accounts: clientFor(AccountService, url, id), templates: clientFor(TemplateService, url, id), messaging: clientFor(MessagingService, url, id) };
 }
 
@@ -107,24 +94,15 @@ function violations(error: ConnectError): string[] {
   return error.findDetails(BadRequestSchema).flatMap((d) => d.fieldViolations.map((v) => v.field));
 }
 
-async function eventually<T>(probe: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
 
 async function templateEvents(tenantId: string) {
-  const rows = await sql<{ payload: Buffer }[]>`select payload from control.outbox where tenant_id = ${tenantId} and event_type = 'template.status' order by seq`;
+  const rows = await harness.sql<{ payload: Buffer }[]>`select payload from control.outbox where tenant_id = ${tenantId} and event_type = 'template.status' order by seq`;
   return rows.map((r) => fromBinary(TemplateStatusEventSchema, r.payload));
 }
 
 async function statusWebhook(account: Account, value: Record<string, unknown>): Promise<void> {
   const payload = metaEnvelope(account.wabaId, [{ field: "message_template_status_update", value: value as never }]);
-  const result = await deliver(`${svc.service.url}/webhook`, payload, { appSecret: APP_SECRET });
+  const result = await deliver(`${harness.svc.service.url}/webhook`, payload, { appSecret: APP_SECRET });
   expect(result.status).toBe(200);
 }
 
@@ -137,7 +115,7 @@ describe("CreateTemplate", () => {
 
     expect(template).toMatchObject({ status: TemplateStatus.PENDING, version: 1, approvedVersion: 0, wabaId: account.wabaId, name: request.template!.name });
     expect(template!.metaTemplateId).not.toBe("");
-    const call = simulator.templateCalls.find((c) => c.method === "POST" && c.body?.name === request.template!.name)!;
+    const call = harness.simulator.templateCalls.find((c) => c.method === "POST" && c.body?.name === request.template!.name)!;
     expect(call.path).toBe(`/v23.0/${account.wabaId}/message_templates`);
     expect(call.authorization).toBe(`Bearer ${TOKEN}`);
     expect(call.body).toStrictEqual({
@@ -151,7 +129,7 @@ describe("CreateTemplate", () => {
         { type: "BUTTONS", buttons: [{ type: "URL", text: "Track", url: "https://example.com/t/{{1}}", example: ["https://example.com/t/42"] }] },
       ],
     });
-    const [row] = await sql.unsafe<{ status: string; meta_template_id: string }[]>(`select status, meta_template_id from "${tenantSchemaName(t.id)}".templates where id = $1`, [template!.id]);
+    const [row] = await harness.sql.unsafe<{ status: string; meta_template_id: string }[]>(`select status, meta_template_id from "${tenantSchemaName(t.id)}".templates where id = $1`, [template!.id]);
     expect(row).toEqual({ status: "PENDING", meta_template_id: template!.metaTemplateId });
     expect((await t.templates.getTemplate({ templateId: template!.id })).template).toEqual(template);
   });
@@ -159,7 +137,7 @@ describe("CreateTemplate", () => {
   it("when a template breaks WhatsApp's rules, then it is refused with a violation per field and nothing reaches Meta or the database", async () => {
     const t = tenant("tpl-invalid");
     const account = await metaAccount(t);
-    const callsBefore = simulator.templateCalls.length;
+    const callsBefore = harness.simulator.templateCalls.length;
     const error = await refusal(
       t.templates.createTemplate({
         template: {
@@ -183,8 +161,8 @@ describe("CreateTemplate", () => {
     expect(violations(error).sort()).toEqual(
       ["template.components.body.text", "template.components.buttons", "template.components.buttons[1].url.url", "template.components.footer.text"].sort(),
     );
-    expect(simulator.templateCalls.length).toBe(callsBefore);
-    expect(await sql.unsafe(`select 1 from "${tenantSchemaName(t.id)}".templates`)).toHaveLength(0);
+    expect(harness.simulator.templateCalls.length).toBe(callsBefore);
+    expect(await harness.sql.unsafe(`select 1 from "${tenantSchemaName(t.id)}".templates`)).toHaveLength(0);
   });
 
   it("when the same name and language exist, then ALREADY_EXISTS; another tenant cannot see the template (NotFound)", async () => {
@@ -214,15 +192,15 @@ describe("status webhooks", () => {
       message_template_category: "UTILITY",
     };
     await statusWebhook(account, value);
-    const approved = await eventually(async () => {
+    const approved = await eventually("the template to be approved", async () => {
       const { template: now } = await t.templates.getTemplate({ templateId: template!.id });
       return now!.status === TemplateStatus.APPROVED ? now : undefined;
     });
     expect(approved).toMatchObject({ version: 1, approvedVersion: 1 });
     await statusWebhook(account, value);
     await statusWebhook(account, { ...value, event: "FLAGGED" });
-    await eventually(async () => {
-      const [row] = await sql<{ n: number }[]>`select count(*)::int as n from control.webhook_inbox where status = 'pending'`;
+    await eventually("the inbox to be drained", async () => {
+      const [row] = await harness.sql<{ n: number }[]>`select count(*)::int as n from control.webhook_inbox where status = 'pending'`;
       return row!.n === 0 ? true : undefined;
     });
     const events = await templateEvents(t.id);
@@ -254,16 +232,16 @@ describe("status webhooks", () => {
       reason: "INVALID_FORMAT",
       rejection_info: { reason: "INVALID_FORMAT", recommendation: "Fix the variables" },
     });
-    const rejected = await eventually(async () => {
+    const rejected = await eventually("the template to be rejected", async () => {
       const { template: now } = await t.templates.getTemplate({ templateId: template!.id });
       return now!.status === TemplateStatus.REJECTED ? now : undefined;
     });
     expect(rejected!.rejectedReason).toBe("INVALID_FORMAT: Fix the variables");
-    const sendsBefore = simulator.requests.length;
+    const sendsBefore = harness.simulator.requests.length;
     const error = await refusal(t.messaging.sendMessage({ accountId: account.id, to: "+14155552671", content: { case: "template", value: { name: template!.name, language: "en_US" } } }));
     expect(error.code).toBe(Code.FailedPrecondition);
     expect(error.findDetails(ErrorInfoSchema)[0]?.reason).toBe("TEMPLATE_NOT_APPROVED");
-    expect(simulator.requests.length).toBe(sendsBefore);
+    expect(harness.simulator.requests.length).toBe(sendsBefore);
   });
 });
 
@@ -274,20 +252,20 @@ describe("SyncTemplates", () => {
     const { template: kept } = await t.templates.createTemplate(orderTemplate(account.id, "kept_same"));
     const { template: edited } = await t.templates.createTemplate(orderTemplate(account.id, "edited_at_meta"));
     const { template: gone } = await t.templates.createTemplate(orderTemplate(account.id, "gone_at_meta"));
-    const remote = (id: string) => simulator.templates.find((s) => s.id === id)!;
+    const remote = (id: string) => harness.simulator.templates.find((s) => s.id === id)!;
     // Meta's side: one approved and edited, one deleted, one created in Meta's UI.
     remote(edited!.metaTemplateId).status = "APPROVED";
     remote(edited!.metaTemplateId).components = [{ type: "BODY", text: "Hello {{1}}, all set.", example: { body_text: [["Ana"]] } }];
-    simulator.templates.splice(simulator.templates.indexOf(remote(gone!.metaTemplateId)), 1);
-    simulator.templates.push({ id: "777000111", wabaId: account.wabaId, name: "made_in_meta", language: "es", category: "MARKETING", status: "APPROVED", components: [{ type: "BODY", text: "Hola" }] });
-    simulator.templatePageSize = 2;
+    harness.simulator.templates.splice(harness.simulator.templates.indexOf(remote(gone!.metaTemplateId)), 1);
+    harness.simulator.templates.push({ id: "777000111", wabaId: account.wabaId, name: "made_in_meta", language: "es", category: "MARKETING", status: "APPROVED", components: [{ type: "BODY", text: "Hola" }] });
+    harness.simulator.templatePageSize = 2;
     try {
       const result = await t.templates.syncTemplates({ accountId: account.id });
       expect(result).toMatchObject({ createdCount: 1, updatedCount: 1, deletedCount: 1, unchangedCount: 1 });
-      const pages = simulator.templateCalls.filter((c) => c.method === "GET" && c.path.startsWith(`/v23.0/${account.wabaId}/message_templates`));
+      const pages = harness.simulator.templateCalls.filter((c) => c.method === "GET" && c.path.startsWith(`/v23.0/${account.wabaId}/message_templates`));
       expect(pages.length).toBeGreaterThanOrEqual(2);
     } finally {
-      simulator.templatePageSize = 25;
+      harness.simulator.templatePageSize = 25;
     }
     const { template: nowEdited } = await t.templates.getTemplate({ templateId: edited!.id });
     expect(nowEdited).toMatchObject({ status: TemplateStatus.APPROVED, version: 2, approvedVersion: 2 });
@@ -297,7 +275,7 @@ describe("SyncTemplates", () => {
     const { templates } = await t.templates.listTemplates({ accountId: account.id, name: "made_in_meta" });
     expect(templates).toHaveLength(1);
     expect(templates[0]).toMatchObject({ status: TemplateStatus.APPROVED, category: TemplateCategory.MARKETING, metaTemplateId: "777000111", language: "es" });
-    const versions = await sql.unsafe<{ version: number }[]>(`select version from "${tenantSchemaName(t.id)}".template_versions where template_id = $1 order by version`, [edited!.id]);
+    const versions = await harness.sql.unsafe<{ version: number }[]>(`select version from "${tenantSchemaName(t.id)}".template_versions where template_id = $1 order by version`, [edited!.id]);
     expect(versions.map((v) => v.version)).toEqual([1, 2]);
     const events = (await templateEvents(t.id)).map((e) => [e.name, e.status, e.providerEvent]);
     expect(events.sort()).toEqual(
@@ -315,10 +293,10 @@ describe("sending with templates", () => {
     const account = await metaAccount(t);
     const { template } = await t.templates.createTemplate(orderTemplate(account.id));
     await statusWebhook(account, { event: "APPROVED", message_template_id: Number(template!.metaTemplateId), message_template_name: template!.name, message_template_language: "en_US" });
-    await eventually(async () => ((await t.templates.getTemplate({ templateId: template!.id })).template!.status === TemplateStatus.APPROVED ? true : undefined));
+    await eventually("the template to be approved", async () => ((await t.templates.getTemplate({ templateId: template!.id })).template!.status === TemplateStatus.APPROVED ? true : undefined));
 
     const text = (value: string) => ({ value: { case: "text" as const, value } });
-    const sendsBefore = simulator.requests.length;
+    const sendsBefore = harness.simulator.requests.length;
     const wrong = await refusal(
       t.messaging.sendMessage({
         accountId: account.id,
@@ -332,8 +310,8 @@ describe("sending with templates", () => {
       t.messaging.sendMessage({ accountId: account.id, to: "+14155552671", content: { case: "template", value: { name: "no_such_template", language: "en_US" } } }),
     );
     expect(missing.findDetails(ErrorInfoSchema)[0]?.reason).toBe("TEMPLATE_NOT_FOUND");
-    expect(await sql.unsafe(`select 1 from "${tenantSchemaName(t.id)}".messages`)).toHaveLength(0);
-    expect(simulator.requests.length).toBe(sendsBefore);
+    expect(await harness.sql.unsafe(`select 1 from "${tenantSchemaName(t.id)}".messages`)).toHaveLength(0);
+    expect(harness.simulator.requests.length).toBe(sendsBefore);
 
     const { message } = await t.messaging.sendMessage({
       accountId: account.id,
@@ -351,7 +329,7 @@ describe("sending with templates", () => {
         },
       },
     });
-    await eventually(async () => (simulator.acceptedFor(message!.id).length === 1 ? true : undefined));
+    await eventually("Meta to accept the message", async () => (harness.simulator.acceptedFor(message!.id).length === 1 ? true : undefined));
   });
 });
 
@@ -385,7 +363,7 @@ describe("sandbox accounts", () => {
     const { template } = await t.templates.createTemplate({
       template: { accountId: account.id, name: "welcome", language: "es", category: TemplateCategory.UTILITY, components: { body: { text: "Bienvenido a la tienda" } } },
     });
-    await eventually(async () => ((await t.templates.getTemplate({ templateId: template!.id })).template!.status === TemplateStatus.APPROVED ? true : undefined));
+    await eventually("the template to be approved", async () => ((await t.templates.getTemplate({ templateId: template!.id })).template!.status === TemplateStatus.APPROVED ? true : undefined));
     // PENDING → APPROVED, or DRAFT → APPROVED when the approval overtook the create's answer.
     expect((await templateEvents(t.id)).map((e) => e.status)).toEqual([TemplateStatus.APPROVED]);
     const sent = await t.messaging.sendMessage({ accountId: account.id, to: "+14155552671", content: { case: "template", value: { name: "welcome", language: "es" } } });

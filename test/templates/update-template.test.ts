@@ -6,18 +6,14 @@
  * approves the edit; invalid edits, masks and validate_only.
  */
 import { Code } from "@connectrpc/connect";
-import postgres from "postgres";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 
 import type { Account } from "../../gen/whatsapp/v1/account_pb.js";
 import { TemplateMessageComponent_ButtonSubType as SubType, TemplateMessageComponent_Type as ComponentType } from "../../gen/whatsapp/v1/message_pb.js";
 import { TemplateCategory, TemplateStatus, type Template } from "../../gen/whatsapp/v1/template_pb.js";
-import { GraphSimulator } from "../support/graph-simulator.js";
-import { closeClientSessions, startTestService, type TestService } from "../support/service.js";
 import {
   APP_SECRET,
   approve,
-  eventually,
   orderTemplate,
   providerEvent,
   reason,
@@ -32,27 +28,15 @@ import {
   violations,
   type Tenant,
 } from "./harness.js";
+import { eventually } from "../kit/eventually.js";
+import { useServiceHarness } from "../kit/service-harness.js";
 
-let svc: TestService;
-let simulator: GraphSimulator;
-let sql: postgres.Sql;
-
-beforeAll(async () => {
-  simulator = await GraphSimulator.start();
-  svc = await startTestService({
-    env: { META_APP_SECRET: APP_SECRET, WHATSAPP_GRAPH_URL: simulator.url, WORKERS: "inbox", TEMPLATE_SYNC_INTERVAL_SECONDS: "0" },
-  });
-  sql = postgres(svc.database.url, { max: 2, onnotice: () => {} });
+const harness = useServiceHarness({
+  graphSimulator: true,
+  env: { META_APP_SECRET: APP_SECRET, WORKERS: "inbox", TEMPLATE_SYNC_INTERVAL_SECONDS: "0" },
 });
 
-afterAll(async () => {
-  closeClientSessions();
-  await sql?.end({ timeout: 5 });
-  await svc?.cleanup();
-  await simulator?.close();
-});
-
-const url = () => svc.service.url;
+const url = () => harness.svc.service.url;
 const text = (value: string) => ({ value: { case: "text" as const, value } });
 
 /** The new body of the edits below: one placeholder instead of two, no header, no button. */
@@ -91,7 +75,7 @@ function sendV2(t: Tenant, account: Account, name: string) {
 }
 
 function editCalls(metaTemplateId: string) {
-  return simulator.templateCalls.filter((c) => c.method === "POST" && c.path === `/v23.0/${metaTemplateId}`);
+  return harness.simulator.templateCalls.filter((c) => c.method === "POST" && c.path === `/v23.0/${metaTemplateId}`);
 }
 
 describe("UpdateTemplate of an APPROVED template", () => {
@@ -110,7 +94,7 @@ describe("UpdateTemplate of an APPROVED template", () => {
     expect(calls[0]!.authorization).toBe(`Bearer ${TOKEN}`);
     // Meta's edit of an approved template: the components, replaced whole — no category (it cannot change while APPROVED).
     expect(calls[0]!.body).toStrictEqual({ components: [{ type: "BODY", text: "Hello {{1}}, your order is ready.", example: { body_text: [["Ana"]] } }] });
-    expect((await versionRows(sql, t.id, v1.id)).map((v) => [v.version, v.status, v.components.body.text])).toEqual([
+    expect((await versionRows(harness.sql, t.id, v1.id)).map((v) => [v.version, v.status, v.components.body.text])).toEqual([
       [1, "APPROVED", "Hi {{1}}, your order {{2}} ships today."],
       [2, "PENDING", EDITED.body.text],
     ]);
@@ -127,7 +111,7 @@ describe("UpdateTemplate of an APPROVED template", () => {
     expect(approved).toMatchObject({ version: 2, approvedVersion: 2 });
     expect((await sendV2(t, account, v1.name)).message!.id).not.toBe("");
     expect((await refusal(sendV1(t, account, v1.name))).code).toBe(Code.InvalidArgument);
-    const events = (await templateEvents(sql, t.id)).map((e) => [e.status, e.previousStatus, e.version]);
+    const events = (await templateEvents(harness.sql, t.id)).map((e) => [e.status, e.previousStatus, e.version]);
     expect(events).toEqual([
       [TemplateStatus.APPROVED, TemplateStatus.PENDING, 1],
       [TemplateStatus.APPROVED, TemplateStatus.PENDING, 2],
@@ -141,7 +125,7 @@ describe("UpdateTemplate of an APPROVED template", () => {
     const { template } = await t.templates.updateTemplate({ template: { id: v1.id, components: orderTemplate(account.id).template!.components }, updateMask: { paths: ["components"] } });
     expect(template).toMatchObject({ version: 1, approvedVersion: 1, status: TemplateStatus.APPROVED });
     expect(editCalls(v1.metaTemplateId)).toHaveLength(0);
-    expect(await versionRows(sql, t.id, v1.id)).toHaveLength(1);
+    expect(await versionRows(harness.sql, t.id, v1.id)).toHaveLength(1);
   });
 });
 
@@ -150,7 +134,7 @@ describe("UpdateTemplate refusals", () => {
     const t = tenant(url(), "tpl-edit-bad");
     const account = await metaAccount(t);
     const v1 = await approvedTemplate(t, account);
-    const callsBefore = simulator.templateCalls.length;
+    const callsBefore = harness.simulator.templateCalls.length;
 
     const bad = await refusal(
       t.templates.updateTemplate({
@@ -175,16 +159,16 @@ describe("UpdateTemplate refusals", () => {
     expect(nothing.code).toBe(Code.InvalidArgument);
     expect(violations(nothing)).toEqual(["update_mask"]);
 
-    expect(simulator.templateCalls.length).toBe(callsBefore);
-    expect((await templateRows(sql, t.id)).map((r) => [r.version, r.status])).toEqual([[1, "APPROVED"]]);
-    expect(await versionRows(sql, t.id, v1.id)).toHaveLength(1);
+    expect(harness.simulator.templateCalls.length).toBe(callsBefore);
+    expect((await templateRows(harness.sql, t.id)).map((r) => [r.version, r.status])).toEqual([[1, "APPROVED"]]);
+    expect(await versionRows(harness.sql, t.id, v1.id)).toHaveLength(1);
   });
 
   it("when the template is under review, then the edit is refused (FailedPrecondition) without a Graph call; another tenant's id is NotFound", async () => {
     const t = tenant(url(), "tpl-edit-pending");
     const account = await metaAccount(t);
     const { template } = await t.templates.createTemplate(orderTemplate(account.id));
-    const callsBefore = simulator.templateCalls.length;
+    const callsBefore = harness.simulator.templateCalls.length;
     const pending = await refusal(t.templates.updateTemplate({ template: { id: template!.id, components: EDITED } }));
     expect(pending.code).toBe(Code.FailedPrecondition);
     expect(reason(pending)).toBe("TEMPLATE_NOT_EDITABLE");
@@ -192,7 +176,7 @@ describe("UpdateTemplate refusals", () => {
     const other = tenant(url(), "tpl-edit-other");
     await metaAccount(other);
     expect((await refusal(other.templates.updateTemplate({ template: { id: template!.id, components: EDITED } }))).code).toBe(Code.NotFound);
-    expect(simulator.templateCalls.length).toBe(callsBefore);
+    expect(harness.simulator.templateCalls.length).toBe(callsBefore);
     expect((await t.templates.getTemplate({ templateId: template!.id })).template).toMatchObject({ version: 1, status: TemplateStatus.PENDING });
   });
 });
@@ -222,25 +206,25 @@ describe("UpdateTemplate masks and validate_only", () => {
     expect(v3).toMatchObject({ version: 3, category: TemplateCategory.MARKETING, status: TemplateStatus.PENDING });
     expect(v3!.components!.body!.text).toBe(EDITED.body.text);
     expect(editCalls(rejected.metaTemplateId).map((c) => c.body).at(-1)).toStrictEqual({ category: "MARKETING" });
-    expect((await versionRows(sql, t.id, rejected.id)).map((v) => v.version)).toEqual([1, 2, 3]);
+    expect((await versionRows(harness.sql, t.id, rejected.id)).map((v) => v.version)).toEqual([1, 2, 3]);
   });
 
   it("when validate_only is set, then the edited template is returned but no Graph call is made and nothing is written", async () => {
     const t = tenant(url(), "tpl-edit-dry");
     const account = await metaAccount(t);
     const v1 = await approvedTemplate(t, account);
-    const callsBefore = simulator.templateCalls.length;
-    const eventsBefore = (await templateEvents(sql, t.id)).length;
+    const callsBefore = harness.simulator.templateCalls.length;
+    const eventsBefore = (await templateEvents(harness.sql, t.id)).length;
 
     const { template: preview } = await t.templates.updateTemplate({ template: { id: v1.id, components: EDITED }, updateMask: { paths: ["components"] }, validateOnly: true });
     expect(preview!.components!.body!.text).toBe(EDITED.body.text);
     const invalid = await refusal(t.templates.updateTemplate({ template: { id: v1.id, components: { body: { text: "" } } }, validateOnly: true }));
     expect(violations(invalid)).toEqual(["template.components.body.text"]);
 
-    expect(simulator.templateCalls.length).toBe(callsBefore);
+    expect(harness.simulator.templateCalls.length).toBe(callsBefore);
     expect((await t.templates.getTemplate({ templateId: v1.id })).template).toEqual(v1);
-    expect(await versionRows(sql, t.id, v1.id)).toHaveLength(1);
-    expect((await templateEvents(sql, t.id)).length).toBe(eventsBefore);
+    expect(await versionRows(harness.sql, t.id, v1.id)).toHaveLength(1);
+    expect((await templateEvents(harness.sql, t.id)).length).toBe(eventsBefore);
   });
 });
 
@@ -251,10 +235,10 @@ describe("UpdateTemplate of a sandbox template", () => {
     const { template } = await t.templates.createTemplate({
       template: { accountId: account.id, name: "welcome_edit", language: "es", category: TemplateCategory.UTILITY, components: { body: { text: "Bienvenido a la tienda" } } },
     });
-    await eventually(async () => ((await t.templates.getTemplate({ templateId: template!.id })).template!.status === TemplateStatus.APPROVED ? true : undefined));
+    await eventually("the template to be approved", async () => ((await t.templates.getTemplate({ templateId: template!.id })).template!.status === TemplateStatus.APPROVED ? true : undefined));
     const { template: edited } = await t.templates.updateTemplate({ template: { id: template!.id, components: { body: { text: "Bienvenido, {{1}}, a la tienda", examples: { positional: ["Ana"] } } } } });
     expect(edited).toMatchObject({ version: 2, approvedVersion: 1 });
-    const approved = await eventually(async () => {
+    const approved = await eventually("the edit to be approved", async () => {
       const { template: now } = await t.templates.getTemplate({ templateId: template!.id });
       return now!.approvedVersion === 2 ? now : undefined;
     });

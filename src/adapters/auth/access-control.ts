@@ -2,8 +2,8 @@
  * The whole access decision for one call, independent of the protocol that
  * carries it: authenticate (bearer token → Principal), admit (the tenant's
  * request rate), authorise (the access table, then IAM when configured). The
- * Connect interceptors use it today; REST transcoding calls the same three
- * steps with the HTTP request's Authorization header.
+ * Connect interceptors use it; REST calls reach it through those same
+ * interceptors (the REST layer calls the Connect handlers in memory).
  */
 import type { AuthMode, Config } from "../../config.js";
 import type { Logger } from "../../observability/logger.js";

@@ -1,7 +1,7 @@
 /**
  * Who is calling, as established by a verified bearer token, and the one error
  * type the auth layer throws. Protocol-neutral: the Connect interceptors map
- * it to RPC codes, REST transcoding will map it to HTTP statuses.
+ * it to RPC codes, and the REST layer maps those codes to HTTP statuses.
  */
 
 export interface Principal {

@@ -1,5 +1,6 @@
 import type { ConnectRouter } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
+import type { UniversalHandler } from "@connectrpc/connect/protocol";
 import type { Config } from "../../config.js";
 import type { Logger } from "../../observability/logger.js";
 import type { NatsLink } from "../nats/connection.js";
@@ -11,6 +12,7 @@ import { createValidationInterceptor } from "../rpc/validation.js";
 import { serveHealth } from "./health-routes.js";
 import { sendJson, type AnyRequest, type AnyResponse } from "./json.js";
 import type { RequestHandler } from "./one-port-server.js";
+import { createRestGateway, createStreamAdmissionInterceptor, loadOpenApiDocument, type RestGateway } from "./rest/index.js";
 import { createMetaWebhookHandler, type MetaWebhookDeps } from "./webhook-routes.js";
 
 /** Request bodies above this are refused before they are read whole (Connect's own limit). */
@@ -21,7 +23,9 @@ export const STRICT_JSON_READ = { ignoreUnknownFields: false } as const;
 
 /**
  * The whole HTTP surface of the port: Connect, gRPC and gRPC-Web for every
- * service, and the plain routes (Meta webhooks, health) for everything else.
+ * service; the REST/JSON routes of their `google.api.http` annotations (which
+ * call the same handlers, interceptors included, in memory); and the plain
+ * routes (Meta webhooks, health) for everything else.
  */
 export interface HttpDeps extends MetaWebhookDeps {
   config: Config;
@@ -43,6 +47,8 @@ export function createHttpHandler(
   const fallback = (req: AnyRequest, res: AnyResponse) => {
     // Webhooks first: they are the hot path of the plain routes.
     metaWebhook(req, res)
+      // The REST gateway is built below from the router's handlers, before any request can come.
+      .then(async (served) => served || (await rest.serve(req, res)))
       .then(
         (served) =>
           served ||
@@ -68,8 +74,13 @@ export function createHttpHandler(
   // The plain routes (health, webhooks) are public and never pass through it.
   const access = createAccessControl(app.config, app.logger);
 
-  return connectNodeAdapter({
-    routes: app.routes,
+  let rpcHandlers: UniversalHandler[] = [];
+  const handler = connectNodeAdapter({
+    routes: (router) => {
+      app.routes(router);
+      // The REST layer calls these very handlers (with their interceptors), not a second copy.
+      rpcHandlers = router.handlers;
+    },
     // Order matters: logging sees every outcome (including refusals by the
     // interceptors after it) and is the one place errors are normalised; audit
     // sees access refusals; access control runs before validation and handlers.
@@ -78,6 +89,8 @@ export function createHttpHandler(
       createAuditInterceptor(app.logger),
       ...createAccessInterceptors(access, app.logger),
       createValidationInterceptor(),
+      // Last: tells the REST layer a stream got past everything above (see rest/stream-admission.ts).
+      createStreamAdmissionInterceptor(),
     ],
     readMaxBytes: MAX_RPC_BODY_BYTES,
     // JSON requests are read strictly, as proto3 JSON's own default: an
@@ -89,4 +102,6 @@ export function createHttpHandler(
     jsonOptions: STRICT_JSON_READ,
     fallback,
   });
+  const rest: RestGateway = createRestGateway({ handlers: rpcHandlers, logger: app.logger, maxBodyBytes: MAX_RPC_BODY_BYTES, openapi: loadOpenApiDocument() });
+  return handler;
 }

@@ -1,7 +1,7 @@
 /**
- * In-memory counts of webhook deliveries by outcome, for `/metrics`. Labels
- * are a fixed, small set (never an account id or a path), so they can become
- * Prometheus label values as they are.
+ * In-memory counts of webhook deliveries by outcome, kept for a `/metrics`
+ * route (not built yet). Labels are a fixed, small set (never an account id
+ * or a path), so they can become Prometheus label values as they are.
  */
 export type WebhookOutcome =
   /** Stored (pending) and answered 200. */

@@ -1,9 +1,9 @@
 import { DomainError } from "../../domain/errors.js";
-import { parseRecipient, type StoredMessage, type TemplateContent } from "../../domain/outbound/index.js";
+import { assertMarketingAllowed, describeRecipient, parseRecipient, type StoredMessage, type TemplateContent } from "../../domain/outbound/index.js";
 import type { SendPriority } from "../../domain/priority.js";
 import type { ConversationOpening, ConversationStore } from "../../ports/conversation-store.js";
 import type { TemplateStore } from "../../ports/template-store.js";
-import { assertSendable, IDEMPOTENCY_WINDOW_MS, queueMessage } from "../messages/send-message.js";
+import { assertSendable, IDEMPOTENCY_WINDOW_MS, queueMessage } from "../messaging/send-message.js";
 import { assertTemplateSendable } from "../templates/check-template-send.js";
 import { viewOf, type ConversationView } from "./views.js";
 
@@ -46,7 +46,7 @@ export interface StartConversationResult {
  * Events (contact.created, conversation.opened) commit with it.
  *
  * Marketing to a contact who opted out is refused (FailedPrecondition
- * CONTACT_OPTED_OUT): a MARKETING template, or priority MARKETING.
+ * CONTACT_OPTED_OUT, domain/outbound/marketing-opt-out.ts).
  */
 export async function startConversation(deps: StartConversationDeps, tenantId: string, request: StartConversationRequest): Promise<StartConversationResult> {
   const sendRequest = {
@@ -78,15 +78,10 @@ export async function startConversation(deps: StartConversationDeps, tenantId: s
     if (messageId === undefined) {
       // A BSUID recipient's opt-out is checked by queueMessage on the contact it finds.
       const known = recipient.bsuid === undefined ? await tx.contactByWaId(recipient.waId) : undefined;
+      // The template's category is read here only when it can matter.
       if (known?.optedOut) {
         const category = await tx.templateCategory(request.accountId, request.template.name, request.template.language);
-        if (category === "MARKETING" || request.priority === "marketing") {
-          throw new DomainError(
-            "failed_precondition",
-            "CONTACT_OPTED_OUT",
-            `the contact ${recipient.e164} opted out of marketing messages; send a utility or authentication template instead`,
-          );
-        }
+        assertMarketingAllowed(known, { priority: request.priority, templateCategory: category }, describeRecipient(recipient));
       }
       messageId = (await queueMessage(tx, deps, tenantId, sendRequest, { templateCategory })).message.id;
       if (request.requestId !== "") await tx.bindRequest(request.requestId, messageId);

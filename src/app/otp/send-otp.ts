@@ -14,7 +14,7 @@ import {
 } from "../../domain/otp/index.js";
 import type { OtpStore, OtpTransaction } from "../../ports/otp-store.js";
 import { templateOwnerKey } from "../../domain/templates/index.js";
-import { assertSendable, queueMessage } from "../messages/send-message.js";
+import { assertSendable, queueMessage } from "../messaging/send-message.js";
 
 export interface SendOtpDeps {
   otps: OtpStore;

@@ -23,8 +23,6 @@ export const NO_STORED_SETTINGS: StoredConversationSettings = {
   updateTime: undefined,
 };
 
-/** The service default idle time before a conversation is closed (CONVERSATION_INACTIVITY_TIMEOUT_SECONDS). */
-export const DEFAULT_INACTIVITY_TIMEOUT_SECONDS = 24 * 60 * 60;
 export const MIN_INACTIVITY_TIMEOUT_SECONDS = 60;
 export const MAX_INACTIVITY_TIMEOUT_SECONDS = 30 * 24 * 60 * 60;
 export const MAX_KEYWORDS = 100;

@@ -53,8 +53,6 @@ export interface OtpPolicy {
 
 export const DEFAULT_CODE_LENGTH = 6;
 export const DEFAULT_TTL_MS = 10 * 60 * 1000;
-export const MIN_TTL_MS = 30 * 1000;
-export const MAX_TTL_MS = 90 * 60 * 1000;
 
 /** A change to write on the OTP after an attempt; undefined when nothing changes. */
 export interface OtpChange {

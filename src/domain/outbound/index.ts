@@ -7,3 +7,4 @@ export { validateSendRequest, type SendRequest } from "./send-request.js";
 export { isSingleEmoji, validateContent } from "./validate-content.js";
 export type { AccountQueueStats, ConversationForSend, RecipientContact, SendingAccount, StoredMessage } from "./stored-message.js";
 export { displayTextOf } from "./display-text.js";
+export { assertMarketingAllowed } from "./marketing-opt-out.js";

@@ -56,6 +56,27 @@ async function transactionContinuesAfterDeath() {
   report("transaction", { outcome, inner, after });
 }
 
+async function transactionReusedConnection() {
+  // The reserved reproduction inside a transaction, on a pool of one so the next queries get the same
+  // connection object, reconnected. Writing to the terminated backend often gets ECONNRESET, whose 'close'
+  // comes a loop turn later: the driver's ROLLBACK written in between was left queued on the connection,
+  // and the dead backend's 57P01 was replayed onto the reconnected socket's first query.
+  const sql = postgres(url!, { max: 1, onnotice: () => {} });
+  const outcome = await sql
+    .begin(async (tx) => {
+      const [row] = await tx<{ pid: number }[]>`select pg_backend_pid() as pid`;
+      await killer`select pg_terminate_backend(${row!.pid})`;
+      await tx`select 1`.catch(() => undefined);
+      await tx`select 2`;
+    })
+    .then(() => "committed", codeOf);
+  const within = (query: Promise<unknown>) => Promise.race([query, new Promise((resolve) => setTimeout(() => resolve("pending"), 10_000))]);
+  const after = await within(sql<{ n: number }[]>`select 42 as n`.then((rows) => rows[0]?.n, codeOf));
+  const next = await within(sql<{ n: number }[]>`select 43 as n`.then((rows) => rows[0]?.n, codeOf));
+  await sql.end({ timeout: 1 });
+  report("transaction-reused", { outcome, after, next });
+}
+
 async function underLoad() {
   // Many small transactions at once while every backend of the pool is terminated, a few times over.
   const sql = postgres(url!, { max: 10, onnotice: () => {}, connection: { application_name: "driver-load" } });
@@ -97,6 +118,7 @@ async function underLoad() {
 
 await reservedConnection();
 await transactionContinuesAfterDeath();
+await transactionReusedConnection();
 await underLoad();
 await killer.end({ timeout: 1 });
 report("end", {});

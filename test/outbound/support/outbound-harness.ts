@@ -20,6 +20,7 @@ import { PRIORITY_RANK, type SendPriority } from "../../../src/domain/priority.j
 import type { TestDatabase } from "../../support/database.js";
 import type { GraphSimulator } from "../../support/graph-simulator.js";
 import { startTestService, uniqueTenant, type TestService } from "../../support/service.js";
+import { eventually } from "../../kit/eventually.js";
 
 /** Fast enough for tests: short backoffs, a short reconcile window. */
 export const FAST_SENDER: SenderTuning = {
@@ -177,8 +178,9 @@ export async function messageStates(db: Database, tenantId: string, ids: readonl
  * its event loop with the services, and heavy polling would delay their
  * send timers.
  */
-export async function settled(db: Database, tenantId: string, ids: readonly string[], timeoutMs = 20_000): Promise<MessageState[]> {
+export async function settled(db: Database, tenantId: string, ids: readonly string[], timeoutMs = 60_000): Promise<MessageState[]> {
   await eventually(
+    `${ids.length} messages settled`,
     async () => {
       const [row] = await withTenant(db, tenantId, (tx) =>
         queryRows<{ n: number }>(
@@ -191,9 +193,7 @@ export async function settled(db: Database, tenantId: string, ids: readonly stri
       );
       return Number(row?.n) === ids.length ? true : undefined;
     },
-    timeoutMs,
-    `${ids.length} messages settled`,
-    200,
+    { timeoutMs, everyMs: 200 },
   );
   return messageStates(db, tenantId, ids);
 }
@@ -213,16 +213,6 @@ export async function accountStatus(db: Database, accountId: string): Promise<st
   return row?.status;
 }
 
-/** Polls `check` until it gives a value, or fails after `timeoutMs`. */
-export async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 20_000, what = "condition", everyMs = 50): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
 
 /** A recipient WhatsApp id no other message of the test uses. */
 export function recipient(): string {

@@ -1,20 +1,24 @@
 import type { ServiceImpl } from "@connectrpc/connect";
-import type { AppContext } from "../../../context.js";
+import type { CreateAccountDeps } from "../../../app/accounts/create-account.js";
 import type { AccountService } from "../../../../gen/whatsapp/v1/account_pb.js";
-import { createAccountHandler } from "./create-account.js";
-import { deleteAccountHandler } from "./delete-account.js";
-import { getAccountMetricsHandler } from "./get-account-metrics.js";
-import { getAccountHandler } from "./get-account.js";
-import { listAccountsHandler } from "./list-accounts.js";
-import { updateAccountHandler } from "./update-account.js";
+import { createAccountRpc } from "./create-account.js";
+import { deleteAccountRpc } from "./delete-account.js";
+import { getAccountMetricsRpc } from "./get-account-metrics.js";
+import { getAccountRpc } from "./get-account.js";
+import { listAccountsRpc } from "./list-accounts.js";
+import { updateAccountRpc } from "./update-account.js";
 
-export function accountService(app: AppContext): ServiceImpl<typeof AccountService> {
+/** What AccountService's handlers use: the account repository, ids and the clock. */
+export type AccountServiceDeps = CreateAccountDeps & { now: () => Date };
+
+/** AccountService: one file per RPC. */
+export function accountService(deps: AccountServiceDeps): ServiceImpl<typeof AccountService> {
   return {
-    createAccount: createAccountHandler(app),
-    getAccount: getAccountHandler(app),
-    updateAccount: updateAccountHandler(app),
-    listAccounts: listAccountsHandler(app),
-    deleteAccount: deleteAccountHandler(app),
-    getAccountMetrics: getAccountMetricsHandler(app),
+    ...createAccountRpc(deps),
+    ...getAccountRpc(deps),
+    ...updateAccountRpc(deps),
+    ...listAccountsRpc(deps),
+    ...deleteAccountRpc(deps),
+    ...getAccountMetricsRpc(deps),
   };
 }

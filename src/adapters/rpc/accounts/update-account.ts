@@ -1,14 +1,16 @@
 import { create } from "@bufbuild/protobuf";
 import type { HandlerContext } from "@connectrpc/connect";
 import { UPDATABLE_ACCOUNT_FIELDS, updateAccount, type UpdatableAccountField } from "../../../app/accounts/update-account.js";
-import type { AppContext } from "../../../context.js";
+import type { AccountRepository } from "../../../ports/account-repository.js";
 import { DomainError } from "../../../domain/errors.js";
 import {
   UpdateAccountResponseSchema,
   type Account as PbAccount,
+  type AccountService,
   type UpdateAccountRequest,
   type UpdateAccountResponse,
 } from "../../../../gen/whatsapp/v1/account_pb.js";
+import type { RpcImpl } from "../rpc-impl.js";
 import { tenantOf } from "../tenant-context.js";
 import { accountToPb, credentialsFromPb, statusFromPb } from "./account-mapper.js";
 
@@ -41,24 +43,26 @@ function fieldsToUpdate(account: PbAccount, paths: readonly string[]): Set<Updat
   return new Set(UPDATABLE_ACCOUNT_FIELDS.filter((f) => present[f]));
 }
 
-export function updateAccountHandler(app: AppContext) {
-  return async (req: UpdateAccountRequest, ctx: HandlerContext): Promise<UpdateAccountResponse> => {
-    const input = req.account!;
-    const account = await updateAccount(app, tenantOf(ctx), {
-      id: input.id,
-      fields: fieldsToUpdate(input, req.updateMask?.paths ?? []),
-      values: {
-        displayName: input.displayName,
-        phoneNumberId: input.phoneNumberId,
-        wabaId: input.wabaId,
-        displayPhoneNumber: input.displayPhoneNumber,
-        businessId: input.businessId,
-        rateLimitPerSecond: input.rateLimitPerSecond,
-        status: statusFromPb(input.status),
-        credentials: credentialsFromPb(input.credentials),
-        metadata: input.metadata,
-      },
-    });
-    return create(UpdateAccountResponseSchema, { account: accountToPb(account) });
+export function updateAccountRpc(deps: { accounts: AccountRepository }): RpcImpl<typeof AccountService, "updateAccount"> {
+  return {
+    async updateAccount(req: UpdateAccountRequest, ctx: HandlerContext): Promise<UpdateAccountResponse> {
+      const input = req.account!;
+      const account = await updateAccount(deps, tenantOf(ctx), {
+        id: input.id,
+        fields: fieldsToUpdate(input, req.updateMask?.paths ?? []),
+        values: {
+          displayName: input.displayName,
+          phoneNumberId: input.phoneNumberId,
+          wabaId: input.wabaId,
+          displayPhoneNumber: input.displayPhoneNumber,
+          businessId: input.businessId,
+          rateLimitPerSecond: input.rateLimitPerSecond,
+          status: statusFromPb(input.status),
+          credentials: credentialsFromPb(input.credentials),
+          metadata: input.metadata,
+        },
+      });
+      return create(UpdateAccountResponseSchema, { account: accountToPb(account) });
+    },
   };
 }

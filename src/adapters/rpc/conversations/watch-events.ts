@@ -1,7 +1,6 @@
 import { create } from "@bufbuild/protobuf";
-import { Code, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
+import { Code, type HandlerContext } from "@connectrpc/connect";
 
-import type { AppContext } from "../../../context.js";
 import type { Event } from "../../../../gen/whatsapp/v1/events_pb.js";
 import {
   WatchEventsResponseSchema,
@@ -10,8 +9,8 @@ import {
   type WatchEventsResponse,
 } from "../../../../gen/whatsapp/v1/conversation_pb.js";
 import { eventNameOf } from "../../events/event-envelope.js";
-import type { EventFeed } from "../../postgres/outbox/event-feed.js";
 import { connectError } from "../errors.js";
+import type { RpcImpl } from "../rpc-impl.js";
 import { tenantOf } from "../tenant-context.js";
 
 /**
@@ -24,11 +23,30 @@ import { tenantOf } from "../tenant-context.js";
  * an unknown one. On shutdown the stream ends with UNAVAILABLE once what was
  * queued is sent: the client resumes with the last event id it received.
  */
-export function watchEventsHandler(app: AppContext): ServiceImpl<typeof ConversationService>["watchEvents"] {
-  return (req, ctx) => watchEvents(app.eventFeed, req, ctx);
+export function watchEventsRpc(deps: { eventFeed: EventStream }): RpcImpl<typeof ConversationService, "watchEvents"> {
+  return {
+    watchEvents: (req, ctx) => watchEvents(deps.eventFeed, req, ctx),
+  };
 }
 
-async function* watchEvents(feed: EventFeed<Event>, req: WatchEventsRequest, ctx: HandlerContext): AsyncGenerator<WatchEventsResponse> {
+/**
+ * The calls WatchEvents makes on the event feed (postgres/event-feed.ts,
+ * built once by the composition root). Where a watch starts is the feed's
+ * own value: the stream only hands it back.
+ */
+export interface EventStream {
+  now(): Promise<unknown>;
+  resumeAfter(tenantId: string, eventId: string): Promise<unknown>;
+  watch(options: {
+    tenantId: string;
+    from: unknown;
+    eventTypes?: readonly string[];
+    accept?: (event: Event) => boolean;
+    signal?: AbortSignal;
+  }): AsyncIterable<Event> & { readonly ended: "closed" | "shutdown" | undefined; close(): void };
+}
+
+async function* watchEvents(feed: EventStream, req: WatchEventsRequest, ctx: HandlerContext): AsyncGenerator<WatchEventsResponse> {
   const tenantId = tenantOf(ctx);
   const from = req.afterEventId === "" ? await feed.now() : await feed.resumeAfter(tenantId, req.afterEventId);
   if (from === undefined) {

@@ -1,29 +1,26 @@
 import type { ServiceImpl } from "@connectrpc/connect";
 
-import type { AppContext } from "../../../context.js";
+import type { MarkAsReadDeps } from "../../../app/messaging/mark-as-read.js";
+import type { SendMessageDeps } from "../../../app/messaging/send-message.js";
 import type { MessagingService } from "../../../../gen/whatsapp/v1/messaging_pb.js";
-import { PostgresOutboundStore } from "../../postgres/stores/outbound-store.js";
-import { getMessageHandler } from "./get-message.js";
-import { getQueueStatsHandler } from "./get-queue-stats.js";
-import { listFailedMessagesHandler } from "./list-failed-messages.js";
-import { markAsReadHandler } from "./mark-as-read.js";
-import { retryMessageHandler } from "./retry-message.js";
-import { sendMessageHandler } from "./send-message.js";
+import { getMessageRpc } from "./get-message.js";
+import { getQueueStatsRpc } from "./get-queue-stats.js";
+import { listFailedMessagesRpc } from "./list-failed-messages.js";
+import { markAsReadRpc } from "./mark-as-read.js";
+import { retryMessageRpc } from "./retry-message.js";
+import { sendMessageRpc } from "./send-message.js";
 
-export function messagingService(app: AppContext): ServiceImpl<typeof MessagingService> {
-  const outbound = new PostgresOutboundStore(app.database.db, {
-    newId: app.newId,
-    onEventsCommitted: () => app.outboxWakeup.notify(),
-    // Queued sends start at once instead of at the sender's next poll.
-    onJobsCommitted: () => app.sendWakeup.notify(),
-  });
-  const deps = { outbound, accounts: app.accounts, newId: app.newId, now: app.now, providers: app.providers, templates: app.templates };
+/** What MessagingService's handlers use: the outbound store, accounts, the providers (mark-as-read), the template check, ids and the clock. */
+export type MessagingServiceDeps = SendMessageDeps & MarkAsReadDeps;
+
+/** MessagingService: one file per RPC. */
+export function messagingService(deps: MessagingServiceDeps): ServiceImpl<typeof MessagingService> {
   return {
-    sendMessage: sendMessageHandler(deps),
-    getMessage: getMessageHandler(deps),
-    markAsRead: markAsReadHandler(deps),
-    listFailedMessages: listFailedMessagesHandler(deps),
-    retryMessage: retryMessageHandler(deps),
-    getQueueStats: getQueueStatsHandler(deps),
+    ...sendMessageRpc(deps),
+    ...getMessageRpc(deps),
+    ...markAsReadRpc(deps),
+    ...listFailedMessagesRpc(deps),
+    ...retryMessageRpc(deps),
+    ...getQueueStatsRpc(deps),
   };
 }

@@ -1,31 +1,18 @@
 import type { ServiceImpl } from "@connectrpc/connect";
 
-import type { AppContext } from "../../../context.js";
+import type { SendOtpDeps } from "../../../app/otp/send-otp.js";
+import type { VerifyOtpDeps } from "../../../app/otp/verify-otp.js";
 import type { OtpService } from "../../../../gen/whatsapp/v1/otp_pb.js";
-import { PostgresOtpStore } from "../../postgres/stores/otp-store.js";
-import { codeSealer } from "../../providers/sealed-otp-codes.js";
-import { sendOtpHandler } from "./send-otp.js";
-import { verifyOtpHandler } from "./verify-otp.js";
+import { sendOtpRpc } from "./send-otp.js";
+import { verifyOtpRpc } from "./verify-otp.js";
 
-export function otpService(app: AppContext): ServiceImpl<typeof OtpService> {
-  const otps = new PostgresOtpStore(app.database.db, {
-    newId: app.newId,
-    onEventsCommitted: () => app.outboxWakeup.notify(),
-    // The code's message goes out at once instead of at the sender's next poll.
-    onJobsCommitted: () => app.sendWakeup.notify(),
-  });
-  const { otp } = app.config;
-  const policy = {
-    maxAttempts: otp.maxAttempts,
-    resendCooldownMs: otp.resendCooldownSeconds * 1000,
-    maxPerPhonePerHour: otp.maxPerPhonePerHour,
-    maxPerTenantPerMinute: otp.maxPerTenantPerMinute,
-    templateName: otp.templateName,
-    templateLanguage: otp.templateLanguage,
-  };
-  const deps = { otps, policy, codeKey: app.otpCodeKey, sealCode: codeSealer(app.secretBox), newId: app.newId, now: app.now };
+/** What OtpService's handlers use: the OTP store, the limits (OTP_* settings), the code key and sealer, ids and the clock. */
+export type OtpServiceDeps = SendOtpDeps & VerifyOtpDeps;
+
+/** OtpService: one file per RPC. */
+export function otpService(deps: OtpServiceDeps): ServiceImpl<typeof OtpService> {
   return {
-    sendOtp: sendOtpHandler(deps),
-    verifyOtp: verifyOtpHandler(deps),
+    ...sendOtpRpc(deps),
+    ...verifyOtpRpc(deps),
   };
 }

@@ -5,38 +5,41 @@ import { Code, type HandlerContext } from "@connectrpc/connect";
 import { sendOtp, type SendOtpDeps } from "../../../app/otp/send-otp.js";
 import { OtpLimitError } from "../../../domain/otp/otp.js";
 import { RetryInfoSchema } from "../../../../gen/google/rpc/error_details_pb.js";
-import { SendOtpResponseSchema, type SendOtpRequest, type SendOtpResponse } from "../../../../gen/whatsapp/v1/otp_pb.js";
+import { SendOtpResponseSchema, type SendOtpRequest, type SendOtpResponse, type OtpService } from "../../../../gen/whatsapp/v1/otp_pb.js";
 import { connectError } from "../errors.js";
+import type { RpcImpl } from "../rpc-impl.js";
 import { tenantOf } from "../tenant-context.js";
 
-export function sendOtpHandler(deps: SendOtpDeps) {
-  return async (req: SendOtpRequest, ctx: HandlerContext): Promise<SendOtpResponse> => {
-    let result;
-    try {
-      result = await sendOtp(deps, tenantOf(ctx), {
-        accountId: req.accountId,
-        phone: req.phone,
-        userId: req.userId,
-        code: req.code,
-        codeLength: req.codeLength,
-        ttlMs: req.ttl ? durationMs(req.ttl) : undefined,
-        templateName: req.templateName,
-        templateLanguage: req.templateLanguage,
-        requestId: req.requestId,
-        metadata: req.metadata,
+export function sendOtpRpc(deps: SendOtpDeps): RpcImpl<typeof OtpService, "sendOtp"> {
+  return {
+    async sendOtp(req: SendOtpRequest, ctx: HandlerContext): Promise<SendOtpResponse> {
+      let result;
+      try {
+        result = await sendOtp(deps, tenantOf(ctx), {
+          accountId: req.accountId,
+          phone: req.phone,
+          userId: req.userId,
+          code: req.code,
+          codeLength: req.codeLength,
+          ttlMs: req.ttl ? durationMs(req.ttl) : undefined,
+          templateName: req.templateName,
+          templateLanguage: req.templateLanguage,
+          requestId: req.requestId,
+          metadata: req.metadata,
+        });
+      } catch (error) {
+        if (error instanceof OtpLimitError) throw limitError(error);
+        throw error;
+      }
+      return create(SendOtpResponseSchema, {
+        otpId: result.otpId,
+        expireTime: timestampFromDate(result.expireTime),
+        resendAvailableTime: timestampFromDate(result.resendAvailableTime),
+        messageId: result.messageId,
+        phone: result.phone,
+        maxAttempts: result.maxAttempts,
       });
-    } catch (error) {
-      if (error instanceof OtpLimitError) throw limitError(error);
-      throw error;
-    }
-    return create(SendOtpResponseSchema, {
-      otpId: result.otpId,
-      expireTime: timestampFromDate(result.expireTime),
-      resendAvailableTime: timestampFromDate(result.resendAvailableTime),
-      messageId: result.messageId,
-      phone: result.phone,
-      maxAttempts: result.maxAttempts,
-    });
+    },
   };
 }
 

@@ -4,7 +4,8 @@ import type { HandlerContext } from "@connectrpc/connect";
 import { verifyOtp, type VerifyOtpDeps, type VerifyTarget } from "../../../app/otp/verify-otp.js";
 import { DomainError } from "../../../domain/errors.js";
 import type { OtpOutcome as Outcome } from "../../../domain/otp/otp.js";
-import { OtpOutcome, VerifyOtpResponseSchema, type VerifyOtpRequest, type VerifyOtpResponse } from "../../../../gen/whatsapp/v1/otp_pb.js";
+import { OtpOutcome, VerifyOtpResponseSchema, type VerifyOtpRequest, type VerifyOtpResponse, type OtpService } from "../../../../gen/whatsapp/v1/otp_pb.js";
+import type { RpcImpl } from "../rpc-impl.js";
 import { tenantOf } from "../tenant-context.js";
 
 const OUTCOME: Record<Outcome, OtpOutcome> = {
@@ -16,20 +17,22 @@ const OUTCOME: Record<Outcome, OtpOutcome> = {
   already_used: OtpOutcome.ALREADY_USED,
 };
 
-export function verifyOtpHandler(deps: VerifyOtpDeps) {
-  return async (req: VerifyOtpRequest, ctx: HandlerContext): Promise<VerifyOtpResponse> => {
-    let target: VerifyTarget;
-    switch (req.target.case) {
-      case "otpId":
-        target = { otpId: req.target.value };
-        break;
-      case "phone":
-        target = { phone: req.target.value, accountId: req.accountId || undefined };
-        break;
-      default:
-        throw DomainError.invalid([{ field: "target", description: "otp_id or phone is required" }]);
-    }
-    const result = await verifyOtp(deps, tenantOf(ctx), target, req.code);
-    return create(VerifyOtpResponseSchema, { outcome: OUTCOME[result.outcome], attemptsRemaining: result.attemptsRemaining, otpId: result.otpId });
+export function verifyOtpRpc(deps: VerifyOtpDeps): RpcImpl<typeof OtpService, "verifyOtp"> {
+  return {
+    async verifyOtp(req: VerifyOtpRequest, ctx: HandlerContext): Promise<VerifyOtpResponse> {
+      let target: VerifyTarget;
+      switch (req.target.case) {
+        case "otpId":
+          target = { otpId: req.target.value };
+          break;
+        case "phone":
+          target = { phone: req.target.value, accountId: req.accountId || undefined };
+          break;
+        default:
+          throw DomainError.invalid([{ field: "target", description: "otp_id or phone is required" }]);
+      }
+      const result = await verifyOtp(deps, tenantOf(ctx), target, req.code);
+      return create(VerifyOtpResponseSchema, { outcome: OUTCOME[result.outcome], attemptsRemaining: result.attemptsRemaining, otpId: result.otpId });
+    },
   };
 }

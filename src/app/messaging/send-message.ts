@@ -2,6 +2,7 @@ import { assertBsuidMayReceive } from "../../domain/outbound/bsuid-recipient.js"
 import { DomainError } from "../../domain/errors.js";
 import type { InboundEvent } from "../../domain/inbound-events.js";
 import {
+  assertMarketingAllowed,
   isFreeForm,
   messageTypeOf,
   describeRecipient,
@@ -85,14 +86,7 @@ export async function queueMessage(
   }
 
   const { contact, created } = await tx.upsertRecipient(recipient, now);
-  // A contact who opted out (a STOP keyword, Meta's user_preferences) gets no marketing.
-  if (contact.optedOut && (request.priority === "marketing" || options.templateCategory === "MARKETING")) {
-    throw new DomainError(
-      "failed_precondition",
-      "CONTACT_OPTED_OUT",
-      `the contact ${describeRecipient(recipient)} opted out of marketing messages; send a utility or authentication template, or a reply within the service window`,
-    );
-  }
+  assertMarketingAllowed(contact, { priority: request.priority, templateCategory: options.templateCategory }, describeRecipient(recipient));
   if (isFreeForm(request.content)) await assertWindowOpen(tx, account.id, contact.id, now);
   const content = await withResolvedReaction(tx, request.content);
   const replyToWamid = request.replyTo === "" ? undefined : await sentWamidOf(tx, request.replyTo, "reply_to_message_id");
