@@ -21,10 +21,11 @@ import { outbox } from "../../src/adapters/postgres/schema/control.js";
 import { pendingStatuses } from "../../src/adapters/postgres/schema/tenant.js";
 import { sql } from "drizzle-orm";
 import { openWatch } from "../conversations/watch-support.js";
+import { eventually } from "../kit/eventually.js";
 import { GraphSimulator } from "../support/graph-simulator.js";
 import { deliver, messagesChange, metaEnvelope, metaError, statusUpdate, type StatusName } from "../support/meta-simulator.js";
 import { clientFor, closeClientSessions, type TestService } from "../support/service.js";
-import { createAccount, eventually, messageStates, queueMessages, recipient, settled, startOutboundService, type TestAccount } from "./support/outbound-harness.js";
+import { createAccount, messageStates, queueMessages, recipient, settled, startOutboundService, type TestAccount } from "./support/outbound-harness.js";
 
 const APP_SECRET = "status-events-app-secret";
 const RANK: Record<number, number> = { [MessageStatus.SENDING]: 0, [MessageStatus.SENT]: 1, [MessageStatus.DELIVERED]: 2, [MessageStatus.READ]: 3, [MessageStatus.FAILED]: 4 };
@@ -84,12 +85,12 @@ describe("status events tell each message's story forward", () => {
     simulator.holdAnswers = true;
     const ids = await queueMessages(app, account, everyone.map((to) => ({ to })));
     const wamidOf = await eventually(
-      async () => {
+      "every send accepted with its answer held",
+      () => {
         const accepted = simulator.requests.filter((r) => r.wamid !== undefined && ids.includes(r.messageId));
         return accepted.length === early.length + late.length ? new Map(accepted.map((r) => [r.to, r.wamid!])) : undefined;
       },
-      20_000,
-      "every send accepted with its answer held",
+      { timeoutMs: 60_000 },
     );
     expect(simulator.requests.filter((r) => r.code !== undefined).map((r) => r.code).sort()).toEqual([131026, 131026, 131047]);
 
@@ -98,12 +99,12 @@ describe("status events tell each message's story forward", () => {
     const earlyStatuses = shuffle(early.flatMap(statuses));
     for (const s of earlyStatuses) await deliverStatus(wamidOf.get(s.to)!, s.to, s.status, s.duplicated);
     await eventually(
+      "the early statuses kept",
       async () => {
         const [row] = await withTenant(app.database.db, account.tenantId, (tx) => queryRows<{ n: number }>(tx, sql`select count(*)::int as n from ${pendingStatuses}`));
         return Number(row?.n) === earlyStatuses.length ? true : undefined;
       },
-      20_000,
-      "the early statuses kept",
+      { timeoutMs: 60_000, everyMs: 200 },
     );
     simulator.releaseAnswers();
     await settled(app.database.db, account.tenantId, ids);
@@ -119,12 +120,12 @@ describe("status events tell each message's story forward", () => {
     };
     const expected = new Map(ids.map((id, n) => [id, finalOf(everyone[n]!, n < early.length ? n : n - early.length + 1)]));
     await eventually(
+      "every message at its final status",
       async () => {
         const states = await messageStates(app.database.db, account.tenantId, ids);
         return states.every((s) => s.status === expected.get(s.id)) ? states : undefined;
       },
-      20_000,
-      "every message at its final status",
+      { timeoutMs: 60_000, everyMs: 200 },
     );
 
     // The outbox, in seq order: what the relay publishes and WatchEvents replays.
@@ -167,7 +168,7 @@ describe("status events tell each message's story forward", () => {
 
     // WatchEvents streams the same events in the same order.
     const outboxIds = rows.filter((r) => r.type === "message.status" || r.type === "message.failed").map((r) => r.id);
-    await eventually(async () => (watch.events.length >= outboxIds.length ? true : undefined), 20_000, "WatchEvents caught up");
+    await eventually("WatchEvents caught up", () => (watch.events.length >= outboxIds.length ? true : undefined), { timeoutMs: 60_000 });
     watch.abort();
     expect(watch.ids()).toEqual(outboxIds);
   });
