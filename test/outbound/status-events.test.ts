@@ -51,7 +51,12 @@ describe("status events tell each message's story forward", () => {
     });
     account = await createAccount(svc.service.app, { phoneNumberId: `1${String(Date.now()).slice(-10)}` });
   });
+  let watch: ReturnType<typeof openWatch> | undefined;
+
   afterAll(async () => {
+    // A test that failed early must not leave sends held or a stream open: the service's stop waits for both.
+    simulator?.releaseAnswers();
+    watch?.abort();
     closeClientSessions();
     await svc?.cleanup();
     await simulator?.close();
@@ -68,9 +73,10 @@ describe("status events tell each message's story forward", () => {
 
   it("when statuses beat the Graph API answer, come shuffled and twice, and some sends fail, then every message's events are forward, one per change, and each failure has one FAILED status and one message.failed with Meta's code", async () => {
     const app = svc.service.app;
-    const watch = openWatch(clientFor(ConversationService, svc.service.url, account.tenantId), {
+    const stream = openWatch(clientFor(ConversationService, svc.service.url, account.tenantId), {
       types: [EventType.MESSAGE_STATUS, EventType.MESSAGE_FAILED],
     });
+    watch = stream;
 
     // Statuses per message (before shuffling): the webhooks may say read without delivered, or fail after sent.
     const plans: StatusName[][] = [["sent", "delivered", "read"], ["read", "delivered"], ["sent", "failed"], ["delivered", "read", "sent"]];
@@ -85,10 +91,12 @@ describe("status events tell each message's story forward", () => {
     simulator.holdAnswers = true;
     const ids = await queueMessages(app, account, everyone.map((to) => ({ to })));
     const wamidOf = await eventually(
-      "every send accepted with its answer held",
+      "every send accepted with its answer held, and the refusals answered",
       () => {
-        const accepted = simulator.requests.filter((r) => r.wamid !== undefined && ids.includes(r.messageId));
-        return accepted.length === early.length + late.length ? new Map(accepted.map((r) => [r.to, r.wamid!])) : undefined;
+        const mine = simulator.requests.filter((r) => ids.includes(r.messageId));
+        const accepted = mine.filter((r) => r.wamid !== undefined);
+        const refusals = mine.filter((r) => r.code !== undefined);
+        return accepted.length === early.length + late.length && refusals.length === refused.length ? new Map(accepted.map((r) => [r.to, r.wamid!])) : undefined;
       },
       { timeoutMs: 60_000 },
     );
@@ -168,9 +176,10 @@ describe("status events tell each message's story forward", () => {
 
     // WatchEvents streams the same events in the same order.
     const outboxIds = rows.filter((r) => r.type === "message.status" || r.type === "message.failed").map((r) => r.id);
-    await eventually("WatchEvents caught up", () => (watch.events.length >= outboxIds.length ? true : undefined), { timeoutMs: 60_000 });
-    watch.abort();
-    expect(watch.ids()).toEqual(outboxIds);
+    await eventually("WatchEvents caught up", () => (stream.events.length >= outboxIds.length ? true : undefined), { timeoutMs: 60_000 });
+    stream.abort();
+    expect(stream.ids()).toEqual(outboxIds);
+    watch = undefined;
   });
 });
 
