@@ -285,8 +285,10 @@ describe("acceptance 1: every message type and status, through HTTP, the service
       expect(message, message.wamid).toMatchObject({ accountId: account.id, messageId: expected.messageId, status: expected.to });
       expect(rowOf.get(message.wamid)?.status).toBe(MessageStatus[expected.to].toLowerCase());
     }
-    // Besides those, only the contact.created / conversation.opened of first messages.
-    const others = events.filter((e) => e.eventType !== "message.received" && e.eventType !== "message.status");
+    // Besides those, one message.failed per failed message, and the contact.created / conversation.opened of first messages.
+    const failedWamids = [...expectedStatuses].filter(([, e]) => e.to === MessageStatus.FAILED).map(([wamid]) => wamid);
+    expect(events.filter((e) => e.eventType === "message.failed").length).toBe(failedWamids.length);
+    const others = events.filter((e) => e.eventType !== "message.received" && e.eventType !== "message.status" && e.eventType !== "message.failed");
     expect(new Set(others.map((e) => e.eventType))).toEqual(new Set(["contact.created", "conversation.opened"]));
     // And the stream holds exactly what the service committed.
     expect(new Set(events.map((e) => e.msgId))).toEqual(new Set((await outboxState(ids.tenantId)).ids));
@@ -451,7 +453,10 @@ describe("acceptance 2: 1,000 deliveries with duplicates, reordering and batches
       stateChanges += steps.length;
     }
     expect(perSubject.get(subject("message.status"))).toBe(stateChanges);
-    expect(events).toHaveLength(300 + 30 + 30 + stateChanges);
+    // Each failed message also has its one message.failed.
+    const failedFinal = scenario.outbound.filter((o) => o.final === "failed").length;
+    expect(perSubject.get(subject("message.failed")) ?? 0).toBe(failedFinal);
+    expect(events).toHaveLength(300 + 30 + 30 + stateChanges + failedFinal);
     expect(await pendingStatusCount(ids.tenantId)).toBe(0);
   });
 });

@@ -1,11 +1,14 @@
+import type { DomainEvent } from "../domain/events.js";
 import type { StatusUpdate } from "../domain/inbound.js";
-import type { AccountRef, InboundEvent, OutboundMessageSnapshot } from "../domain/inbound-events.js";
+import type { AccountRef, OutboundMessageSnapshot } from "../domain/inbound-events.js";
+import { failureEvents, providerErrorOf } from "../domain/message-failure.js";
 import { advancesTo } from "../domain/message-status.js";
-import type { TenantInboundStore } from "../ports/inbound-store.js";
+import type { MessageStatusStore } from "../ports/inbound-store.js";
 import type { InboundDeps } from "./receive-inbound-message.js";
 
 /**
- * - moved: the status moved the message forward (one message.status event);
+ * - moved: the status moved the message forward (one message.status event;
+ *   to FAILED, also the message.failed — domain/message-failure.ts);
  * - stale: late, repeated or contradictory; at most its timestamp is recorded;
  * - kept: the message is not known yet; the status waits in pending_statuses;
  * - not_outbound: the wamid is an inbound message; statuses do not apply.
@@ -18,11 +21,11 @@ export type StatusOutcome = "moved" | "stale" | "kept" | "not_outbound";
  * kept, never dropped, and applied when the sending work records the wamid.
  */
 export async function applyStatusUpdate(
-  tenant: TenantInboundStore,
+  tenant: MessageStatusStore,
   account: AccountRef,
   update: StatusUpdate,
   deps: InboundDeps,
-): Promise<{ outcome: StatusOutcome; events: InboundEvent[] }> {
+): Promise<{ outcome: StatusOutcome; events: DomainEvent[] }> {
   await tenant.lockWamid(update.wamid);
   const message = await tenant.lockMessageByWamid(update.wamid);
   if (!message) {
@@ -40,11 +43,11 @@ export async function applyStatusUpdate(
  * Returns the events, already written to the outbox.
  */
 export async function applyPendingStatuses(
-  tenant: TenantInboundStore,
+  tenant: MessageStatusStore,
   wamid: string,
   accountFor: (accountId: string) => Promise<AccountRef | undefined>,
   deps: InboundDeps,
-): Promise<InboundEvent[]> {
+): Promise<DomainEvent[]> {
   await tenant.lockWamid(wamid);
   const message = await tenant.lockMessageByWamid(wamid);
   if (!message) return [];
@@ -52,7 +55,7 @@ export async function applyPendingStatuses(
   if (pending.length === 0) return [];
   const account = await accountFor(message.accountId);
   if (!account) throw new Error(`account ${message.accountId} of message ${message.id} not found`);
-  const events: InboundEvent[] = [];
+  const events: DomainEvent[] = [];
   let current = message;
   for (const update of pending) {
     const result = await advanceMessage(tenant, account, current, update, deps);
@@ -64,12 +67,12 @@ export async function applyPendingStatuses(
 }
 
 async function advanceMessage(
-  tenant: TenantInboundStore,
+  tenant: MessageStatusStore,
   account: AccountRef,
   message: OutboundMessageSnapshot,
   update: StatusUpdate,
   deps: InboundDeps,
-): Promise<{ outcome: StatusOutcome; events: InboundEvent[] }> {
+): Promise<{ outcome: StatusOutcome; events: DomainEvent[] }> {
   if (message.direction !== "outbound") return { outcome: "not_outbound", events: [] };
   const moves = advancesTo(message.status, update.status);
   const contradicts = update.status === "failed" || message.status === "failed";
@@ -86,6 +89,23 @@ async function advanceMessage(
     pricing: update.pricing,
   });
   if (!moves) return { outcome: "stale", events: [] };
+  if (update.status === "failed") {
+    // Meta reports a failure with its error; one without any still fails, under code 0.
+    const reported = error ?? providerErrorOf({ code: 0, title: "Failed", details: "the provider reported the message failed without an error" });
+    return {
+      outcome: "moved",
+      events: failureEvents(deps.newId, {
+        account,
+        occurredAt: deps.now(),
+        message,
+        statusTime: update.timestamp,
+        error: reported,
+        retryable: false,
+        attemptCount: message.attemptCount ?? 1,
+        idempotencyKey: message.idempotencyKey,
+      }),
+    };
+  }
   return {
     outcome: "moved",
     events: [

@@ -1,3 +1,4 @@
+import type { DomainEvent } from "../domain/events.js";
 import type { InboundDelivery, ManagementChange, MessagingChange } from "../domain/inbound.js";
 import type { AccountRef, InboundEvent } from "../domain/inbound-events.js";
 import type { InboundStore, StoredInboundMessage, TenantInboundStore } from "../ports/inbound-store.js";
@@ -199,7 +200,7 @@ async function processMessagingChange(change: MessagingChange, store: InboundSto
   }
   outcome.routedChanges += 1;
   await store.inTenant(account.tenantId, async (tenant) => {
-    const events: InboundEvent[] = [];
+    const events: DomainEvent[] = [];
     const stored: StoredInboundMessage[] = [];
     for (const message of change.messages) {
       const result = await receiveInboundMessage(tenant, account, change, message, deps);

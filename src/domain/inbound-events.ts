@@ -74,6 +74,10 @@ export interface OutboundMessageSnapshot {
   /** The message as text, for listeners. */
   displayText: string;
   metadata: Record<string, string>;
+  /** Send attempts made, when the reader knows them (a failure reports them). */
+  attemptCount?: number;
+  /** The caller's idempotency key of the send, when the reader knows it. */
+  idempotencyKey?: string;
 }
 
 interface EventHeader {

@@ -1,3 +1,4 @@
+import type { DomainEvent } from "../domain/events.js";
 import type { Provider } from "../domain/account.js";
 import type { ReactionScope } from "./reaction-scope.js";
 import type { ContactIdentity } from "../domain/contact-identity.js";
@@ -6,7 +7,6 @@ import type {
   AccountRef,
   ContactSnapshot,
   ConversationSnapshot,
-  InboundEvent,
   OutboundMessageSnapshot,
 } from "../domain/inbound-events.js";
 import type { DeliveryStatus } from "../domain/message-status.js";
@@ -97,7 +97,7 @@ export interface TenantInboundStore {
   /** `countInboundMessage` for distinct conversations; conversation id → the conversation after. */
   countInboundMessages(counts: readonly { conversationId: string; windowFrom: Date | undefined }[]): Promise<Map<string, ConversationSnapshot>>;
   /** Writes the events to the outbox, in order, in this transaction. */
-  appendEvents(events: readonly InboundEvent[]): Promise<void>;
+  appendEvents(events: readonly DomainEvent[]): Promise<void>;
   /**
    * What the reactions to stored messages and updates (opt-out keywords,
    * one-time codes typed back, template status…) may do, in this
@@ -114,3 +114,9 @@ export interface StoredInboundMessage {
   contact: ContactSnapshot;
   message: InboundMessage;
 }
+
+/** What the status use case (app/apply-message-status.ts) needs of a tenant's transaction. */
+export type MessageStatusStore = Pick<
+  TenantInboundStore,
+  "lockWamid" | "lockMessageByWamid" | "updateMessageStatus" | "keepPendingStatus" | "takePendingStatuses" | "appendEvents"
+>;

@@ -179,6 +179,9 @@ describe("status order", () => {
     const statuses = eventsNamed(await outboxEvents(database.db, ids.tenantId), "message.status");
     expect(statuses).toHaveLength(1);
     expect(statuses[0]?.event).toMatchObject({ status: MessageStatus.FAILED, error: { code: 131049, details: "per-user marketing limit" } });
+    // Failed for good, so also its one message.failed with the same code.
+    const failures = eventsNamed(await outboxEvents(database.db, ids.tenantId), "message.failed");
+    expect(failures.map((f) => f.event)).toMatchObject([{ error: { code: 131049, details: "per-user marketing limit" }, previousStatus: MessageStatus.SENT }]);
   });
 
   it("when failed arrives after read, then it is ignored: the device already confirmed the message", async () => {

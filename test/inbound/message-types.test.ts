@@ -208,7 +208,7 @@ const STATUS_CASES: { fixture: string; from: "sent" | "delivered"; status: Messa
 
 describe("statuses of outbound messages", () => {
   for (const testCase of STATUS_CASES) {
-    it(`when Meta delivers ${testCase.fixture}, then the message moves and exactly one message.status event says so`, async () => {
+    it(`when Meta delivers ${testCase.fixture}, then the message moves and exactly one message.status event says so (and one message.failed for a failure)`, async () => {
       const ids = uniqueIds("status");
       const account = await createMetaAccount(database.db, ids);
       const payload = metaFixture(testCase.fixture, ids);
@@ -223,7 +223,8 @@ describe("statuses of outbound messages", () => {
       expect(row?.status).toBe(MessageStatus[testCase.status].toLowerCase());
       expect((row as Record<string, unknown>)[testCase.column]).toEqual(new Date(Number(status.timestamp) * 1000));
       const events = await outboxEvents(database.db, ids.tenantId);
-      expect(events.map((e) => e.name)).toEqual(["message.status"]);
+      // A failure is also the message failing for good: its one message.failed follows (events.proto).
+      expect(events.map((e) => e.name)).toEqual(testCase.status === MessageStatus.FAILED ? ["message.status", "message.failed"] : ["message.status"]);
       const { event, subject } = eventsNamed(events, "message.status")[0]!;
       expect(subject).toBe(`whatsapp.${ids.tenantId}.message.status`);
       expect(event).toMatchObject({

@@ -242,8 +242,10 @@ describe("acceptance: 1,000 deliveries with duplicates, reordering and batches",
     expect(new Set(received.map((e) => e.event.wamid))).toEqual(new Set(inboundWamids));
     expect(eventsNamed(events, "contact.created")).toHaveLength(30);
     expect(eventsNamed(events, "conversation.opened")).toHaveLength(30);
-    // The outbox holds nothing else.
-    expect(events.length).toBe(300 + 30 + 30 + statusEvents.length);
+    // Each failed message also has its one message.failed; the outbox holds nothing else.
+    const failures = eventsNamed(events, "message.failed");
+    expect(failures.map((e) => e.event.wamid).sort()).toEqual(outbound.filter((o) => o.expected === "failed").map((o) => o.wamid).sort());
+    expect(events.length).toBe(300 + 30 + 30 + statusEvents.length + failures.length);
   });
 });
 

@@ -70,7 +70,7 @@ describe("Meta error policy", () => {
     [131047, "Re-engagement message"],
     [132000, "Number of parameters does not match the expected number of params"],
     [100, "Invalid parameter"],
-  ])("when Meta refuses with the permanent %i, then the message fails at once with the code and title, and message.failed is published", async (code, title) => {
+  ])("when Meta refuses with the permanent %i, then the message fails at once with the code and title, and its message.status to FAILED and message.failed are published", async (code, title) => {
     const app = svc.service.app;
     const account = await createAccount(app);
     const to = recipient();
@@ -79,7 +79,8 @@ describe("Meta error policy", () => {
     const [state] = await settled(app.database.db, account.tenantId, [id!]);
     expect(state).toMatchObject({ status: "failed", errorCode: String(code), errorTitle: title, attemptCount: 1 });
     expect(simulator.requestsFor(id!)).toHaveLength(1);
-    expect(await outboxEventTypes(app.database.db, account.tenantId)).toEqual(["message.failed"]);
+    // One rule for failures (events.proto): the status change, then the failure for good.
+    expect(await outboxEventTypes(app.database.db, account.tenantId)).toEqual(["message.status", "message.failed"]);
   });
 
   it("when a retryable error keeps coming, then the message fails after the last attempt with that error", async () => {

@@ -48,6 +48,6 @@ describe("sends left in `sending`", () => {
     const [state] = await settled(app.database.db, account.tenantId, [id!]);
     expect(state).toMatchObject({ status: "failed", errorCode: "0", errorTitle: "Send outcome unknown" });
     expect(simulator.requestsFor(id!)).toHaveLength(0);
-    expect(await outboxEventTypes(app.database.db, account.tenantId)).toEqual(["message.failed"]);
+    expect(await outboxEventTypes(app.database.db, account.tenantId)).toEqual(["message.status", "message.failed"]);
   });
 });

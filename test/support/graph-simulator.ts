@@ -12,7 +12,9 @@
  * - permanent errors by recipient (`failRecipient(to, 131026)`);
  * - scripted trouble for the next N requests (`failNext`): 5xx bursts,
  *   any Meta code, or hanging without an answer (`hang`, accepted or not);
- * - slow answers (`slowMs`).
+ * - slow answers (`slowMs`), or answers held (`holdAnswers`) until
+ *   `releaseAnswers()`: the send is accepted and its wamid known
+ *   (`requests`), so a test can deliver its status webhooks first.
  *
  * Every request is logged with its arrival time, number, recipient, our
  * message id (`biz_opaque_callback_data`) and what was answered, for
@@ -105,6 +107,9 @@ export class GraphSimulator {
   readonly templateTrouble: TemplateTrouble[] = [];
   url = "";
   slowMs = 0;
+  /** While true, accepted sends get their answer only at `releaseAnswers()`. */
+  holdAnswers = false;
+  readonly #held: (() => void)[] = [];
   readonly #server: http.Server;
   readonly #throughput = new Map<string, number>();
   readonly #defaultThroughput: number;
@@ -177,6 +182,12 @@ export class GraphSimulator {
     return max;
   }
 
+  /** Answers every held send (and stops holding). */
+  releaseAnswers(): void {
+    this.holdAnswers = false;
+    for (const answer of this.#held.splice(0)) answer();
+  }
+
   async close(): Promise<void> {
     for (const res of this.#hung) res.destroy();
     this.#server.closeAllConnections();
@@ -216,6 +227,11 @@ export class GraphSimulator {
         if (decision.accepted) this.#accept(phoneNumberId, entry, at);
         this.#hung.add(res);
         res.on("close", () => this.#hung.delete(res));
+        return;
+      }
+      if (decision.kind === "accept" && this.holdAnswers) {
+        const payload = this.#accept(phoneNumberId, entry, at);
+        this.#held.push(() => this.#answer(res, 200, payload));
         return;
       }
       const send = () => (decision.kind === "accept" ? this.#answer(res, 200, this.#accept(phoneNumberId, entry, at)) : this.#answer(res, decision.httpStatus, decision.body));

@@ -33,6 +33,7 @@ import {
   ConversationOpenedEventSchema,
   MessageReceivedEventSchema,
   MessageStatusEventSchema,
+  MessageFailedEventSchema,
 } from "../../../gen/whatsapp/v1/events_pb.js";
 import { createTestDatabase, type TestDatabase } from "../../support/database.js";
 
@@ -165,6 +166,7 @@ export async function inboxRow(db: Database, id: string) {
 const SCHEMAS = {
   "message.received": MessageReceivedEventSchema,
   "message.status": MessageStatusEventSchema,
+  "message.failed": MessageFailedEventSchema,
   "conversation.opened": ConversationOpenedEventSchema,
   "contact.created": ContactCreatedEventSchema,
 } as const;

@@ -304,8 +304,13 @@ export interface MessageReceivedEvent {
 
 /**
  * "message.status": an outbound message changed status (sent, delivered,
- * read; failed too, alongside message.failed). Statuses only move forward;
- * late or duplicate provider statuses produce no event.
+ * read, failed): exactly one event per change. Statuses only move forward;
+ * late or duplicate provider statuses produce no event. Per message the
+ * events come in the order of the changes (SENDING -> SENT before DELIVERED
+ * or READ, also when the status webhook beat the provider's answer). A
+ * change to FAILED — refused at send time, reported by a status webhook, or
+ * an unknown outcome given up — carries the provider's error and is followed
+ * by the message's one message.failed.
  */
 export interface MessageStatusEvent {
   /** Id of the event (UUID); the JetStream Nats-Msg-Id. */
@@ -367,7 +372,9 @@ export interface MessageStatusEvent_MetadataEntry {
 
 /**
  * "message.failed": an outbound message failed for good (permanent error,
- * or retries exhausted).
+ * retries exhausted, a status webhook reporting failed, or an unknown
+ * outcome given up). Exactly one per failed message, right after its
+ * message.status to FAILED, with the same error.
  */
 export interface MessageFailedEvent {
   /** Id of the event (UUID); the JetStream Nats-Msg-Id. */

@@ -8,10 +8,11 @@ import { createHash } from "node:crypto";
 
 import { and, asc, eq, isNull, sql } from "drizzle-orm";
 
+import type { DomainEvent } from "../../../domain/events.js";
 import type { Provider } from "../../../domain/account.js";
 import type { ContactProfile, ManagementChange, MessagingChange, StatusUpdate } from "../../../domain/inbound.js";
 import { waIdToE164 } from "../../../domain/inbound.js";
-import type { AccountRef, ContactSnapshot, ConversationSnapshot, InboundEvent, OutboundMessageSnapshot } from "../../../domain/inbound-events.js";
+import type { AccountRef, ContactSnapshot, ConversationSnapshot, OutboundMessageSnapshot } from "../../../domain/inbound-events.js";
 import type { MessageStatus } from "../../../domain/message-status.js";
 import type { InboundStore, NewInboundMessage, StatusChange, TenantInboundStore } from "../../../ports/inbound-store.js";
 import type { Database } from "../db/database.js";
@@ -399,6 +400,8 @@ export class PostgresTenantInboundStore implements TenantInboundStore {
         status: messages.status,
         content: messages.content,
         metadata: messages.metadata,
+        attemptCount: messages.attemptCount,
+        idempotencyKey: messages.idempotencyKey,
         waId: contacts.waId,
         phone: contacts.phoneE164,
         bsuid: contacts.bsuid,
@@ -422,6 +425,8 @@ export class PostgresTenantInboundStore implements TenantInboundStore {
       status: row.status as MessageStatus,
       displayText: displayTextOf(row.content),
       metadata: { ...row.metadata },
+      attemptCount: row.attemptCount,
+      idempotencyKey: row.idempotencyKey ?? undefined,
     };
   }
 
@@ -494,7 +499,7 @@ export class PostgresTenantInboundStore implements TenantInboundStore {
     return inserted.length > 0;
   }
 
-  async appendEvents(events: readonly InboundEvent[]): Promise<void> {
+  async appendEvents(events: readonly DomainEvent[]): Promise<void> {
     if (this.#batch) this.#batch.add(events);
     else await appendEvents(this.#tx, events);
   }

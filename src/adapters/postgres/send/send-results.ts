@@ -6,8 +6,12 @@
  *   job deleted; then the statuses that beat the Graph API answer (kept in
  *   pending_statuses) are applied under the same wamid locks the webhook
  *   processing takes, so none is missed or applied twice.
- * - failed: `failed` with the provider's code, title and details, a
- *   `message.failed` event, the job deleted.
+ * - failed: `failed` with the provider's code, title and details, its
+ *   `message.status` (SENDING → FAILED) and `message.failed` events
+ *   (domain/message-failure.ts), its one-time code voided, the job deleted.
+ *
+ * Events are appended as each step applies its changes, so the outbox order
+ * within the transaction is the order of the changes.
  * - retry: back to `queued`, `next_attempt_time` set, the job due then.
  * - paused: back to `queued` (the attempt does not count), the job kept, the
  *   account `degraded` — claims skip it until an operator sets it active.
@@ -32,7 +36,8 @@ import { accountFromRow } from "../stores/inbound-rows.js";
 import { displayTextOf } from "../stores/inbound-rows.js";
 import type { DomainEvent } from "../../../domain/events.js";
 import { appendEvents } from "../outbox/outbox.js";
-import { messageFailedEvent, messageSentEvent } from "./send-events.js";
+import { messageSentEvent } from "./send-events.js";
+import { failureEvents, providerErrorOf } from "../../../domain/message-failure.js";
 import type { ClaimedSend, SendAccount } from "../../../ports/send-queue.js";
 import type { ApplyEarlyStatuses, EarlyStatusScope, ReconcileOutcome, ReconcileSettings, SendResult, SendResults } from "../../../ports/send-results.js";
 import { deleteJobs, rescheduleJobs } from "./send-queue.js";
@@ -55,9 +60,9 @@ export async function recordSendResults(
   deps: ResultDeps,
 ): Promise<number> {
   return withTenant(db, tenantId, async (tx) => {
-    const events: DomainEvent[] = [];
+    // Events are appended as each step applies its changes, so their outbox order is the order of the changes.
+    let events = 0;
     const finishedJobs: string[] = [];
-    let pendingEvents = 0;
 
     const sent = results.filter((r): r is Extract<SendResult, { kind: "sent" }> => r.kind === "sent");
     if (sent.length > 0) {
@@ -72,12 +77,18 @@ export async function recordSendResults(
              where m.id = v.id and m.status = 'sending'
          returning m.id`,
       );
+      const sentEvents: DomainEvent[] = [];
       for (const r of sent) {
         finishedJobs.push(r.send.job.jobId);
         if (!updated.has(r.send.message.id)) continue;
-        events.push(messageSentEvent(deps.newId(), accountRef(r.send.account), snapshot(r.send, "sent", r.wamid), r.at));
+        sentEvents.push(messageSentEvent(deps.newId(), accountRef(r.send.account), snapshot(r.send, "sent", r.wamid), r.at));
       }
-      pendingEvents += await applyEarlyStatuses(
+      // Events follow the order the changes are applied (SPEC §7): each
+      // message's SENDING → SENT is in the outbox before the early statuses
+      // below (delivered, read, failed) that the same transaction applies.
+      await appendEvents(tx, sentEvents);
+      events += sentEvents.length;
+      events += await applyEarlyStatuses(
         tx,
         sent.filter((r) => updated.has(r.send.message.id)).map((r) => r.wamid),
         applyEarly,
@@ -100,25 +111,23 @@ export async function recordSendResults(
          returning m.id`,
       );
       const at = deps.now();
-      for (const r of failed) {
+      // The failure rule (domain/message-failure.ts): message.status → FAILED, then message.failed.
+      const failedEvents = failed.flatMap((r) => {
         finishedJobs.push(r.send.job.jobId);
-        if (!updated.has(r.send.message.id)) continue;
-        events.push(
-          messageFailedEvent(
-            deps.newId(),
-            accountRef(r.send.account),
-            {
-              message: snapshot(r.send, "failed", ""),
-              previousStatus: "sending",
-              error: r.error,
-              retryable: r.retryable,
-              attemptCount: r.send.message.attemptCount,
-              idempotencyKey: r.send.message.idempotencyKey,
-            },
-            at,
-          ),
-        );
-      }
+        if (!updated.has(r.send.message.id)) return [];
+        return failureEvents(deps.newId, {
+          account: accountRef(r.send.account),
+          occurredAt: at,
+          message: snapshot(r.send, "sending", ""),
+          statusTime: at,
+          error: providerErrorOf(r.error),
+          retryable: r.retryable,
+          attemptCount: r.send.message.attemptCount,
+          idempotencyKey: r.send.message.idempotencyKey,
+        });
+      });
+      await appendEvents(tx, failedEvents);
+      events += failedEvents.length;
       await voidOtpsOfFailedMessages(tx, [...updated]);
     }
 
@@ -155,8 +164,7 @@ export async function recordSendResults(
          )}) and status = 'active'`);
     }
     await deleteJobs(tx, finishedJobs);
-    await appendEvents(tx, events);
-    return events.length + pendingEvents;
+    return events;
   });
 }
 
@@ -268,33 +276,31 @@ async function failUnknown(
   );
   await deleteJobs(tx, [item.jobId]);
   if (!message) return 0;
-  const event = messageFailedEvent(
-    deps.newId(),
-    accountRef(item.account),
-    {
-      message: {
-        id: item.messageId,
-        wamid: "",
-        accountId: item.account.id,
-        conversationId: message.conversation_id ?? undefined,
-        contactId: message.contact_id,
-        contactPhone: message.recipient ? `+${message.recipient}` : "",
-        direction: "outbound",
-        type: message.type,
-        status: "failed",
-        displayText: displayTextOf(message.content),
-        metadata: { ...message.metadata },
-      },
-      previousStatus: "sending",
-      error,
-      retryable: false,
-      attemptCount: Number(row.attempt_count),
-      idempotencyKey: row.idempotency_key ?? undefined,
+  const at = deps.now();
+  const events = failureEvents(deps.newId, {
+    account: accountRef(item.account),
+    occurredAt: at,
+    message: {
+      id: item.messageId,
+      wamid: "",
+      accountId: item.account.id,
+      conversationId: message.conversation_id ?? undefined,
+      contactId: message.contact_id,
+      contactPhone: message.recipient ? `+${message.recipient}` : "",
+      direction: "outbound",
+      type: message.type,
+      status: "sending",
+      displayText: displayTextOf(message.content),
+      metadata: { ...message.metadata },
     },
-    deps.now(),
-  );
-  await appendEvents(tx, [event]);
-  return 1;
+    statusTime: at,
+    error: providerErrorOf(error),
+    retryable: false,
+    attemptCount: Number(row.attempt_count),
+    idempotencyKey: row.idempotency_key ?? undefined,
+  });
+  await appendEvents(tx, events);
+  return events.length;
 }
 
 async function updateReturningIds(tx: Database, query: ReturnType<typeof sql>): Promise<Set<string>> {
