@@ -14,14 +14,14 @@
  * Node's documented keep-alive race (the server closes an idle connection
  * just as a request is written on it: ECONNRESET on a reused socket with no
  * answer) is retried once at once on a fresh connection, as the Node
- * documentation for `request.reusedSocket` recommends.
+ * documentation for `request.reusedSocket` recommends. The transport is
+ * provider-http.ts, shared with the Twilio client.
  */
-import http from "node:http";
-import https from "node:https";
 
 import type { ProviderError } from "../../../ports/whatsapp-provider.js";
 import type { ServiceMetrics } from "../../../observability/metrics.js";
 import { inSpan, SpanKind, SpanStatusCode } from "../../../observability/spans.js";
+import { ProviderHttp, type RawPostResult } from "../provider-http.js";
 import { number, record, text } from "./json-reader.js";
 
 export interface GraphClientOptions {
@@ -44,34 +44,20 @@ export type GraphResult =
   | { kind: "error"; error: ProviderError }
   | { kind: "no_answer"; error: ProviderError; maybeSent: boolean };
 
-const MAX_RESPONSE_BYTES = 1024 * 1024;
-/** Idle connections are closed before a typical server's 5 s keep-alive timeout, which narrows the keep-alive race. */
-const IDLE_SOCKET_MS = 4_000;
-
 export class GraphClient {
-  readonly #base: URL;
+  readonly #http: ProviderHttp;
   readonly #version: string;
-  readonly #timeoutMs: number;
-  readonly #connectTimeoutMs: number;
-  readonly #agent: http.Agent;
-  readonly #transport: typeof http | typeof https;
   readonly #metrics: ServiceMetrics | undefined;
 
   constructor(options: GraphClientOptions) {
-    this.#base = new URL(options.baseUrl);
+    this.#http = new ProviderHttp({ baseUrl: options.baseUrl, timeoutMs: options.timeoutMs, connectTimeoutMs: options.connectTimeoutMs, maxSockets: options.maxSockets ?? 256 });
     this.#version = options.version;
-    this.#timeoutMs = options.timeoutMs ?? 10_000;
-    this.#connectTimeoutMs = options.connectTimeoutMs ?? 3_000;
     this.#metrics = options.metrics;
-    const secure = this.#base.protocol === "https:";
-    this.#transport = secure ? https : http;
-    const agentOptions = { keepAlive: true, maxSockets: options.maxSockets ?? 256, scheduling: "lifo" as const, timeout: IDLE_SOCKET_MS };
-    this.#agent = secure ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
   }
 
   /** POST `/{version}/{path}` with a JSON body and the bearer token. */
   async post(path: string, body: unknown, accessToken: string, signal?: AbortSignal): Promise<GraphResult> {
-    const url = new URL(`${this.#base.pathname.replace(/\/+$/, "")}/${this.#version}/${path}`, this.#base);
+    const url = this.#http.url(`/${this.#version}/${path}`);
     const payload = Buffer.from(JSON.stringify(body), "utf8");
     const operation = graphOperation(path);
     const started = performance.now();
@@ -89,8 +75,7 @@ export class GraphClient {
         },
       },
       async (span) => {
-        const first = await this.#request(url, payload, accessToken, signal);
-        const answer = first.kind === "reset_on_reused_socket" ? this.#finish(await this.#request(url, payload, accessToken, signal)) : this.#finish(first);
+        const answer = finish(await this.#http.post(url, payload, { authorization: `Bearer ${accessToken}`, "content-type": "application/json" }, signal));
         if (answer.kind === "ok") span.setAttribute("http.response.status_code", answer.httpStatus);
         else {
           if (answer.error.httpStatus) span.setAttribute("http.response.status_code", answer.error.httpStatus);
@@ -108,69 +93,7 @@ export class GraphClient {
 
   /** Closes the idle keep-alive connections. */
   close(): void {
-    this.#agent.destroy();
-  }
-
-  #finish(raw: RawResult): GraphResult {
-    if (raw.kind === "answer") return interpretAnswer(raw.httpStatus, raw.body);
-    if (raw.kind === "reset_on_reused_socket") return noAnswer("Network error", "connection reset twice on reused connections", true);
-    return noAnswer(raw.title, raw.details, raw.maybeSent);
-  }
-
-  #request(url: URL, payload: Buffer, accessToken: string, signal: AbortSignal | undefined): Promise<RawResult> {
-    return new Promise((resolve) => {
-      let connected = false;
-      let settled = false;
-      const settle = (result: RawResult) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(callTimer);
-        clearTimeout(connectTimer);
-        signal?.removeEventListener("abort", onAbort);
-        resolve(result);
-      };
-      const request = this.#transport.request(url, {
-        method: "POST",
-        agent: this.#agent,
-        headers: {
-          authorization: `Bearer ${accessToken}`,
-          "content-type": "application/json",
-          "content-length": payload.length,
-          accept: "application/json",
-        },
-      });
-      const fail = (title: string, details: string) => {
-        settle({ kind: "failed", title, details, maybeSent: connected });
-        request.destroy();
-      };
-      const callTimer = setTimeout(() => fail("Timeout", `no answer within ${this.#timeoutMs} ms`), this.#timeoutMs);
-      const connectTimer = setTimeout(() => {
-        if (!connected) fail("Connect timeout", `no connection within ${this.#connectTimeoutMs} ms`);
-      }, this.#connectTimeoutMs);
-      const onAbort = () => fail("Aborted", "the send was abandoned (shutdown)");
-      if (signal?.aborted) return fail("Aborted", "the send was abandoned before it started");
-      signal?.addEventListener("abort", onAbort, { once: true });
-
-      request.on("socket", (socket) => {
-        if (socket.connecting) socket.once("connect", () => (connected = true));
-        else connected = true;
-      });
-      request.on("error", (error: NodeJS.ErrnoException) => {
-        if (request.reusedSocket && error.code === "ECONNRESET") return settle({ kind: "reset_on_reused_socket" });
-        fail("Network error", `${error.code ?? "error"}: ${error.message}`);
-      });
-      request.on("response", (response) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        response.on("data", (chunk: Buffer) => {
-          size += chunk.length;
-          if (size <= MAX_RESPONSE_BYTES) chunks.push(chunk);
-        });
-        response.on("end", () => settle({ kind: "answer", httpStatus: response.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }));
-        response.on("error", (error) => fail("Network error", `answer cut off: ${error.message}`));
-      });
-      request.end(payload);
-    });
+    this.#http.close();
   }
 }
 
@@ -180,10 +103,11 @@ export function graphOperation(path: string): string {
   return /^[a-z_]{1,40}$/.test(last) ? last : "other";
 }
 
-type RawResult =
-  | { kind: "answer"; httpStatus: number; body: string }
-  | { kind: "failed"; title: string; details: string; maybeSent: boolean }
-  | { kind: "reset_on_reused_socket" };
+function finish(raw: RawPostResult): GraphResult {
+  if (raw.kind === "answer") return interpretAnswer(raw.httpStatus, raw.body);
+  if (raw.kind === "reset_on_reused_socket") return noAnswer("Network error", "connection reset twice on reused connections", true);
+  return noAnswer(raw.title, raw.details, raw.maybeSent);
+}
 
 function noAnswer(title: string, details: string, maybeSent: boolean): GraphResult {
   return { kind: "no_answer", error: { code: 0, title, details, httpStatus: 0 }, maybeSent };

@@ -13,13 +13,11 @@
  *   have been accepted (`maybeSent: true`).
  *
  * Node's keep-alive race (ECONNRESET on a reused socket before any answer)
- * is retried once at once on a fresh connection, as in graph-client.ts.
+ * is retried once at once on a fresh connection (provider-http.ts, shared with graph-client.ts).
  */
-import http from "node:http";
-import https from "node:https";
-
 import type { ProviderError } from "../../../ports/whatsapp-provider.js";
 import { number, record, text } from "../meta/json-reader.js";
+import { ProviderHttp, type RawPostResult } from "../provider-http.js";
 import { TWILIO_ERROR_TITLES } from "./twilio-errors.js";
 
 export interface TwilioClientOptions {
@@ -45,104 +43,28 @@ export type TwilioResult =
   | { kind: "error"; error: ProviderError }
   | { kind: "no_answer"; error: ProviderError; maybeSent: boolean };
 
-const MAX_RESPONSE_BYTES = 1024 * 1024;
-const IDLE_SOCKET_MS = 4_000;
-
 export class TwilioClient {
-  readonly #base: URL;
-  readonly #timeoutMs: number;
-  readonly #connectTimeoutMs: number;
-  readonly #agent: http.Agent;
-  readonly #transport: typeof http | typeof https;
+  readonly #http: ProviderHttp;
 
   constructor(options: TwilioClientOptions) {
-    this.#base = new URL(options.baseUrl);
-    this.#timeoutMs = options.timeoutMs ?? 10_000;
-    this.#connectTimeoutMs = options.connectTimeoutMs ?? 3_000;
-    const secure = this.#base.protocol === "https:";
-    this.#transport = secure ? https : http;
-    const agentOptions = { keepAlive: true, maxSockets: options.maxSockets ?? 64, scheduling: "lifo" as const, timeout: IDLE_SOCKET_MS };
-    this.#agent = secure ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
+    this.#http = new ProviderHttp({ baseUrl: options.baseUrl, timeoutMs: options.timeoutMs, connectTimeoutMs: options.connectTimeoutMs, maxSockets: options.maxSockets ?? 64 });
   }
 
   /** POST `path` (e.g. `/2010-04-01/Accounts/AC…/Messages.json`) with the form fields in order. */
   async postForm(path: string, fields: readonly (readonly [string, string])[], auth: TwilioAuth, signal?: AbortSignal): Promise<TwilioResult> {
-    const url = new URL(`${this.#base.pathname.replace(/\/+$/, "")}${path}`, this.#base);
+    const url = this.#http.url(path);
     const payload = Buffer.from(new URLSearchParams(fields.map(([n, v]): [string, string] => [n, v])).toString(), "utf8");
     const authorization = `Basic ${Buffer.from(`${auth.username}:${auth.password}`, "utf8").toString("base64")}`;
-    const first = await this.#request(url, payload, authorization, signal);
-    if (first.kind === "reset_on_reused_socket") return finish(await this.#request(url, payload, authorization, signal));
-    return finish(first);
+    return finish(await this.#http.post(url, payload, { authorization, "content-type": "application/x-www-form-urlencoded" }, signal));
   }
 
   /** Closes the idle keep-alive connections. */
   close(): void {
-    this.#agent.destroy();
-  }
-
-  #request(url: URL, payload: Buffer, authorization: string, signal: AbortSignal | undefined): Promise<RawResult> {
-    return new Promise((resolve) => {
-      let connected = false;
-      let settled = false;
-      const settle = (result: RawResult) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(callTimer);
-        clearTimeout(connectTimer);
-        signal?.removeEventListener("abort", onAbort);
-        resolve(result);
-      };
-      const request = this.#transport.request(url, {
-        method: "POST",
-        agent: this.#agent,
-        headers: {
-          authorization,
-          "content-type": "application/x-www-form-urlencoded",
-          "content-length": payload.length,
-          accept: "application/json",
-        },
-      });
-      const fail = (title: string, details: string) => {
-        settle({ kind: "failed", title, details, maybeSent: connected });
-        request.destroy();
-      };
-      const callTimer = setTimeout(() => fail("Timeout", `no answer within ${this.#timeoutMs} ms`), this.#timeoutMs);
-      const connectTimer = setTimeout(() => {
-        if (!connected) fail("Connect timeout", `no connection within ${this.#connectTimeoutMs} ms`);
-      }, this.#connectTimeoutMs);
-      const onAbort = () => fail("Aborted", "the send was abandoned (shutdown)");
-      if (signal?.aborted) return fail("Aborted", "the send was abandoned before it started");
-      signal?.addEventListener("abort", onAbort, { once: true });
-
-      request.on("socket", (socket) => {
-        if (socket.connecting) socket.once("connect", () => (connected = true));
-        else connected = true;
-      });
-      request.on("error", (error: NodeJS.ErrnoException) => {
-        if (request.reusedSocket && error.code === "ECONNRESET") return settle({ kind: "reset_on_reused_socket" });
-        fail("Network error", `${error.code ?? "error"}: ${error.message}`);
-      });
-      request.on("response", (response) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        response.on("data", (chunk: Buffer) => {
-          size += chunk.length;
-          if (size <= MAX_RESPONSE_BYTES) chunks.push(chunk);
-        });
-        response.on("end", () => settle({ kind: "answer", httpStatus: response.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }));
-        response.on("error", (error) => fail("Network error", `answer cut off: ${error.message}`));
-      });
-      request.end(payload);
-    });
+    this.#http.close();
   }
 }
 
-type RawResult =
-  | { kind: "answer"; httpStatus: number; body: string }
-  | { kind: "failed"; title: string; details: string; maybeSent: boolean }
-  | { kind: "reset_on_reused_socket" };
-
-function finish(raw: RawResult): TwilioResult {
+function finish(raw: RawPostResult): TwilioResult {
   if (raw.kind === "answer") return interpretTwilioAnswer(raw.httpStatus, raw.body);
   if (raw.kind === "reset_on_reused_socket") {
     return { kind: "no_answer", error: { code: 0, title: "Network error", details: "connection reset twice on reused connections", httpStatus: 0 }, maybeSent: true };
