@@ -18,7 +18,8 @@ export function countCommittedEvents(events: readonly DomainEvent[]): void {
         if (event.status === "sent") metrics.messagesSent.inc(labels);
         else if (event.status === "delivered") metrics.messagesDelivered.inc(labels);
         else if (event.status === "read") metrics.messagesRead.inc(labels);
-        else if (event.status === "failed") metrics.messagesFailed.inc(labels);
+        // A failure is counted from its message.failed: every failed message has exactly one, beside its
+        // message.status to FAILED (events.proto's failure rule), so counting both would count it twice.
       }
     }
   });
