@@ -4,6 +4,7 @@ import { InboxFullError, InboxWriteTimeoutError, type InboxRow, type TwilioWebho
 import { checkTwilioSignature, TWILIO_SIGNATURE_HEADER } from "../providers/twilio/twilio-signature.js";
 import { MalformedWebhookError, parseTwilioWebhook, readForm, withoutChannel } from "../providers/twilio/webhook-form.js";
 import { sendJson, type AnyRequest, type AnyResponse } from "./json.js";
+import { storedHeaders } from "./stored-headers.js";
 import { requestedUrl } from "./public-url.js";
 import { discardUnreadBody, readBodyWithLimit } from "./read-body.js";
 import type { WebhookCounters, WebhookOutcome } from "./webhook-counters.js";
@@ -35,7 +36,6 @@ export const MAX_TWILIO_BODY_BYTES = 256 * 1024;
 export const TWILIO_INBOX_WRITE_TIMEOUT_MS = 5_000;
 export const EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>';
 const STORED_HEADERS = ["content-type", "user-agent", "x-forwarded-for", "x-request-id", "traceparent", "i-twilio-idempotency-token"] as const;
-const MAX_STORED_HEADER_LENGTH = 512;
 
 export interface TwilioWebhookDeps {
   config: Pick<Config, "publicUrl" | "trustProxyHeaders">;
@@ -116,7 +116,7 @@ export function createTwilioWebhookHandler(deps: TwilioWebhookDeps): TwilioWebho
       provider: "twilio",
       path: req.url ?? path,
       accountHint: account.accountId,
-      headers: storedHeaders(req),
+      headers: storedHeaders(req, STORED_HEADERS),
       body,
       signatureValid: true,
       status: malformed === undefined ? "pending" : "malformed",
@@ -169,11 +169,3 @@ function routeOf(path: string): Route | undefined {
   return match?.[1] ? { kind: "account", accountId: match[1] } : undefined;
 }
 
-function storedHeaders(req: AnyRequest): Record<string, string> {
-  const kept: Record<string, string> = {};
-  for (const name of STORED_HEADERS) {
-    const value = req.headers[name];
-    if (typeof value === "string") kept[name] = value.slice(0, MAX_STORED_HEADER_LENGTH);
-  }
-  return kept;
-}

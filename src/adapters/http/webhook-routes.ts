@@ -3,6 +3,7 @@ import type { Logger } from "../../observability/logger.js";
 import { InboxFullError, InboxWriteTimeoutError, type AccountWebhookSecrets, type InboxRow, type WebhookInbox, type WebhookSecrets } from "../../ports/webhook-inbox.js";
 import { parseJsonObject } from "./json-guard.js";
 import { sendJson, type AnyRequest, type AnyResponse } from "./json.js";
+import { storedHeaders } from "./stored-headers.js";
 import { checkMetaSignature, constantTimeEquals, META_SIGNATURE_HEADER } from "./meta-signature.js";
 import { discardUnreadBody, readBodyWithLimit } from "./read-body.js";
 import type { WebhookCounters, WebhookOutcome } from "./webhook-counters.js";
@@ -34,7 +35,6 @@ export const INBOX_WRITE_TIMEOUT_MS = 5_000;
 const MAX_CHALLENGE_LENGTH = 1024;
 /** Headers kept with a delivery for diagnosis: none of them carries a secret or the signature. */
 const STORED_HEADERS = ["content-type", "content-encoding", "user-agent", "x-forwarded-for", "x-request-id", "traceparent"] as const;
-const MAX_STORED_HEADER_LENGTH = 512;
 /** Phone number ids are digits; anything else in the payload is not used as a hint. */
 const PHONE_NUMBER_ID_HINT = /^[0-9A-Za-z._-]{1,64}$/;
 
@@ -169,7 +169,7 @@ export function createMetaWebhookHandler(deps: MetaWebhookDeps): MetaWebhookHand
       provider: "meta",
       path,
       accountHint: secrets.accountId ?? (parsed.ok ? phoneNumberIdOf(parsed.value) : null),
-      headers: storedHeaders(req),
+      headers: storedHeaders(req, STORED_HEADERS),
       body,
       signatureValid: true,
       status: parsed.ok ? "pending" : "malformed",
@@ -254,15 +254,6 @@ function routeOf(path: string): Route | undefined {
   const match = /^\/webhook\/([^/]+)$/.exec(path);
   if (!match?.[1] || match[1] === "twilio") return undefined;
   return { kind: "account", accountId: match[1] };
-}
-
-function storedHeaders(req: AnyRequest): Record<string, string> {
-  const kept: Record<string, string> = {};
-  for (const name of STORED_HEADERS) {
-    const value = req.headers[name];
-    if (typeof value === "string") kept[name] = value.slice(0, MAX_STORED_HEADER_LENGTH);
-  }
-  return kept;
 }
 
 /** The first `entry[].changes[].value.metadata.phone_number_id`: enough to route an operator's eye, not a promise. */
